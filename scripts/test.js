@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+'use strict';
+// Runs every dist/test/**/*.test.js with Node's built-in test runner (Node 20 takes no globs).
+// Arguments filter the files by substring: `npm test -- codec broker/03`.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', 'dist', 'test');
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+
+function walk(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p) : e.name.endsWith('.test.js') ? [p] : [];
+  });
+}
+
+const files = walk(root)
+  .filter((f) => filters.length === 0 || filters.some((s) => path.relative(root, f).includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error('test: no test files matched');
+  process.exit(1);
+}
+const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...passThrough, ...files], { stdio: 'inherit' });
+process.exit(res.status ?? 1);
