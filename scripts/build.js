@@ -7,7 +7,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const dist = path.join(root, 'dist');
+// `--out DIR` builds elsewhere (a developer's private copy while others build too); default dist/.
+const outArg = process.argv.indexOf('--out');
+const dist = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(root, 'dist');
 
 function copyTree(from, to, filter = () => true) {
   if (!fs.existsSync(from)) return;
@@ -23,12 +25,15 @@ function copyTree(from, to, filter = () => true) {
 }
 
 const tsc = require.resolve('typescript/bin/tsc');
+let compiled = true;
 try {
-  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+  execFileSync(
+    process.execPath,
+    [tsc, '-p', path.join(root, 'tsconfig.json'), '--outDir', dist, '--tsBuildInfoFile', path.join(dist, '.tsbuildinfo')],
+    { stdio: 'inherit', cwd: root },
+  );
 } catch {
-  process.exitCode = 1;
-  console.error('build: TypeScript compilation failed');
-  process.exit(1);
+  compiled = false; // tsc still emitted what it could; copy the rest, then fail
 }
 
 const nodesSrc = path.join(root, 'nodes');
@@ -38,3 +43,7 @@ copyTree(path.join(root, 'icons'), path.join(nodesOut, 'icons'));
 
 const cli = path.join(dist, 'src', 'cli', 'main.js');
 if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
+if (!compiled) {
+  console.error('build: TypeScript compilation failed');
+  process.exit(1);
+}

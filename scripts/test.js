@@ -6,9 +6,13 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..', 'dist', 'test');
-const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+// `--dist DIR` runs the tests of a build made with `build.js --out DIR`.
+const args = process.argv.slice(2);
+const distArg = args.indexOf('--dist');
+const dist = distArg >= 0 ? path.resolve(args.splice(distArg, 2)[1]) : path.resolve(__dirname, '..', 'dist');
+const root = path.join(dist, 'test');
+const filters = args.filter((a) => !a.startsWith('-'));
+const passThrough = args.filter((a) => a.startsWith('-'));
 
 function walk(dir) {
   if (!fs.existsSync(dir)) return [];
