@@ -1,0 +1,223 @@
+// The MQTT data representations (section 1.5): readers over a bounded window of a Buffer and
+// writers into a pre-sized Buffer. Readers throw ProtocolError; the decoder turns that into a value.
+import { isUtf8 } from 'node:buffer';
+import { malformed } from './protocol-error';
+
+/** Largest value a Variable Byte Integer can hold (four bytes) [MQTT-1.5.5-1]. */
+export const MAX_VARIABLE_BYTE_INTEGER = 268_435_455;
+const MAX_TWO_BYTE = 0xffff;
+
+/** Reads the fields of one packet body; `end` is where the Remaining Length says the packet ends. */
+export class Reader {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  end = 0;
+
+  reset(buf: Buffer, pos: number, end: number): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    return this;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.end - this.pos < n) throw malformed(`${what} runs past the end of the packet`);
+  }
+
+  byte(what = 'byte'): number {
+    this.need(1, what);
+    return this.buf[this.pos++];
+  }
+
+  twoByteInteger(what = 'two-byte integer'): number {
+    this.need(2, what);
+    const v = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
+    this.pos += 2;
+    return v;
+  }
+
+  fourByteInteger(what = 'four-byte integer'): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** [MQTT-1.5.5-1]: at most four bytes. */
+  variableByteInteger(what = 'variable byte integer'): number {
+    let value = 0;
+    let multiplier = 1;
+    for (let i = 0; i < 4; i++) {
+      const b = this.byte(what);
+      value += (b & 0x7f) * multiplier;
+      if ((b & 0x80) === 0) return value;
+      multiplier *= 128;
+    }
+    throw malformed(`${what} longer than four bytes [MQTT-1.5.5-1]`);
+  }
+
+  /** Length-prefixed UTF-8 string, well-formed and without U+0000 [MQTT-1.5.4-1], [MQTT-1.5.4-2]. */
+  utf8String(what = 'UTF-8 string'): string {
+    const len = this.twoByteInteger(what);
+    this.need(len, what);
+    const start = this.pos;
+    const end = start + len;
+    this.pos = end;
+    return decodeUtf8(this.buf, start, end, what);
+  }
+
+  /** Length-prefixed binary data; a view on the input, not a copy. */
+  binaryData(what = 'binary data'): Buffer {
+    const len = this.twoByteInteger(what);
+    this.need(len, what);
+    const start = this.pos;
+    this.pos += len;
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /** Everything up to the end of the packet (a PUBLISH payload), as a view. */
+  rest(): Buffer {
+    const b = this.buf.subarray(this.pos, this.end);
+    this.pos = this.end;
+    return b;
+  }
+}
+
+/**
+ * Decodes and checks a UTF-8 string. ASCII (the usual topic) is checked byte by byte in JS, which beats
+ * a native call for short strings; anything else goes to the strict native validator, which also refuses
+ * encoded surrogates U+D800..U+DFFF [MQTT-1.5.4-1].
+ */
+export function decodeUtf8(buf: Buffer, start: number, end: number, what: string): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === 0) throw malformed(`${what} contains U+0000 [MQTT-1.5.4-2]`);
+    if (b >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return buf.latin1Slice(start, end);
+  if (!isUtf8(buf.subarray(start, end))) throw malformed(`${what} is not well-formed UTF-8 [MQTT-1.5.4-1]`);
+  // In well-formed UTF-8 a zero byte can only be U+0000 itself.
+  if (buf.indexOf(0, start) !== -1 && buf.indexOf(0, start) < end) {
+    throw malformed(`${what} contains U+0000 [MQTT-1.5.4-2]`);
+  }
+  return buf.utf8Slice(start, end);
+}
+
+// Node's own fast slice/write methods, present on every Buffer but left out of @types/node.
+declare global {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+    utf8Write(s: string, offset: number, length?: number): number;
+  }
+}
+
+// ---- sizes ----
+
+export function variableByteIntegerLength(v: number): number {
+  return v < 128 ? 1 : v < 16_384 ? 2 : v < 2_097_152 ? 3 : 4;
+}
+
+/**
+ * Encoded size of a UTF-8 string with its length prefix; refuses what no receiver may accept
+ * (U+0000, lone surrogates, more than 65535 bytes) so the encoder never emits a malformed packet.
+ */
+export function utf8StringLength(s: string, what: string): number {
+  if (typeof s !== 'string') throw new TypeError(`${what} must be a string`);
+  const n = s.length;
+  let ascii = n < 64;
+  if (ascii) {
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+  }
+  if (ascii) return 2 + n;
+  if (s.includes('\u0000')) throw new TypeError(`${what} contains U+0000 [MQTT-1.5.4-2]`);
+  if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${what} contains a lone surrogate [MQTT-1.5.4-1]`);
+  const bytes = Buffer.byteLength(s, 'utf8');
+  if (bytes > MAX_TWO_BYTE) throw new TypeError(`${what} is longer than 65535 bytes`);
+  return 2 + bytes;
+}
+
+export function binaryDataLength(b: Buffer, what: string): number {
+  if (!Buffer.isBuffer(b)) throw new TypeError(`${what} must be a Buffer`);
+  if (b.length > MAX_TWO_BYTE) throw new TypeError(`${what} is longer than 65535 bytes`);
+  return 2 + b.length;
+}
+
+// ---- writers: each returns the position after what it wrote ----
+
+export function writeVariableByteInteger(buf: Buffer, pos: number, v: number): number {
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) b |= 0x80;
+    buf[pos++] = b;
+  } while (v > 0);
+  return pos;
+}
+
+export function writeTwoByteInteger(buf: Buffer, pos: number, v: number): number {
+  buf[pos] = v >>> 8;
+  buf[pos + 1] = v & 0xff;
+  return pos + 2;
+}
+
+export function writeFourByteInteger(buf: Buffer, pos: number, v: number): number {
+  buf.writeUInt32BE(v, pos);
+  return pos + 4;
+}
+
+export function writeUtf8String(buf: Buffer, pos: number, s: string): number {
+  const n = s.length;
+  if (n < 64) {
+    // Short ASCII strings: a JS loop beats the native call's fixed cost.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[pos + 2 + i] = c;
+    }
+    if (i === n) {
+      buf[pos] = n >>> 8;
+      buf[pos + 1] = n & 0xff;
+      return pos + 2 + n;
+    }
+  }
+  const written = buf.utf8Write(s, pos + 2);
+  buf[pos] = written >>> 8;
+  buf[pos + 1] = written & 0xff;
+  return pos + 2 + written;
+}
+
+export function writeBinaryData(buf: Buffer, pos: number, b: Buffer): number {
+  buf[pos] = b.length >>> 8;
+  buf[pos + 1] = b.length & 0xff;
+  b.copy(buf, pos + 2);
+  return pos + 2 + b.length;
+}
+
+// ---- checks shared by encoders ----
+
+export function checkTwoByteInteger(v: unknown, what: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_TWO_BYTE) {
+    throw new TypeError(`${what} must be an integer ${min}..65535, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function checkPacketId(v: unknown, what = 'packetId'): number {
+  return checkTwoByteInteger(v, `${what} [MQTT-2.2.1-3]`, 1);
+}
