@@ -1,0 +1,14 @@
+// Authentication (password_file) and authorization (acl_file) in Mosquitto's formats.
+export {
+  DEFAULT_ITERATIONS,
+  formatPasswordHash,
+  hashPassword,
+  HashPasswordOptions,
+  parsePasswordHash,
+  PasswordHash,
+  PasswordHashType,
+  verifyPassword,
+} from './password-hash';
+export { PasswordFile, PasswordFileError, PasswordFileParseOptions, usernameProblem } from './password-file';
+export { AclAccess, AclFileError, AclRule, parseAclFile } from './acl-file';
+export { AclRules, SubscribeCoverage } from './acl-rules';
