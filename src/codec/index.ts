@@ -8,3 +8,6 @@ export { ReasonCode, ConnackReturnCode, reasonCodeName } from './reason-codes';
 export type { ReasonCodeName } from './reason-codes';
 export { propertyTable, WireType } from './properties';
 export type { PropertyDefinition } from './properties';
+export { PublishEncoding } from './publish-encoding';
+export type { PublishMessage, PublishRecipient } from './publish-encoding';
+export { validatePayloadFormat } from './payload-format';
