@@ -65,6 +65,9 @@ export interface TestBroker {
  */
 export const againstMosquitto = process.env.CONFORMANCE_TARGET === 'mosquitto';
 
+/** `skip` value for tests that need the broker object itself (events, publish, options). */
+export const needsBrokerObject: string | false = againstMosquitto ? 'needs the in-process broker' : false;
+
 const MOSQUITTO_OPTION: Record<string, (v: unknown) => string> = {
   maxConnections: (v) => `max_connections ${v}`,
   allowZeroLengthClientId: (v) => `allow_zero_length_clientid ${v ? 'true' : 'false'}`,
