@@ -61,13 +61,13 @@ export class PacketDecoder {
     const head = this.head;
     const contiguous = c0.length - head; // bytes readable without crossing a chunk
 
-    // Fixed header: type and flags, then the Remaining Length in at most four bytes [MQTT-1.5.5-1].
+    // Fixed header: type and flags, then the Remaining Length in at most four bytes (3.1.1 section 2.2.3).
     const first = c0[head];
     let remaining = 0;
     let multiplier = 1;
     let i = 1;
     for (;;) {
-      if (i === 5) return this.fail(malformed('remaining length longer than four bytes [MQTT-1.5.5-1]'));
+      if (i === 5) return this.fail(malformed('remaining length longer than four bytes (section 2.2.3)'));
       if (i >= this.buffered) return null;
       const b = i < contiguous ? c0[head + i] : this.byteAt(i);
       i++;

@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import { malformed } from './protocol-error';
 
-/** Largest value a Variable Byte Integer can hold (four bytes) [MQTT-1.5.5-1]. */
+/** Largest value a Variable Byte Integer can hold in its four bytes. */
 export const MAX_VARIABLE_BYTE_INTEGER = 268_435_455;
 const MAX_TWO_BYTE = 0xffff;
 
@@ -47,7 +47,7 @@ export class Reader {
     return v;
   }
 
-  /** [MQTT-1.5.5-1]: at most four bytes. */
+  /** At most four bytes (3.1.1 section 2.2.3, 5.0 section 1.5.5). */
   variableByteInteger(what = 'variable byte integer'): number {
     let value = 0;
     let multiplier = 1;
@@ -57,10 +57,10 @@ export class Reader {
       if ((b & 0x80) === 0) return value;
       multiplier *= 128;
     }
-    throw malformed(`${what} longer than four bytes [MQTT-1.5.5-1]`);
+    throw malformed(`${what} longer than four bytes (section 2.2.3; 5.0 section 1.5.5)`);
   }
 
-  /** Length-prefixed UTF-8 string, well-formed and without U+0000 [MQTT-1.5.4-1], [MQTT-1.5.4-2]. */
+  /** Length-prefixed UTF-8 string, well-formed and without U+0000 [MQTT-1.5.3-1], [MQTT-1.5.3-2]. */
   utf8String(what = 'UTF-8 string'): string {
     const len = this.twoByteInteger(what);
     this.need(len, what);
@@ -96,17 +96,18 @@ export function decodeUtf8(buf: Buffer, start: number, end: number, what: string
   let ascii = true;
   for (let i = start; i < end; i++) {
     const b = buf[i];
-    if (b === 0) throw malformed(`${what} contains U+0000 [MQTT-1.5.4-2]`);
+    if (b === 0) throw malformed(`${what} contains U+0000 [MQTT-1.5.3-2] (5.0: [MQTT-1.5.4-2])`);
     if (b >= 0x80) {
       ascii = false;
       break;
     }
   }
   if (ascii) return buf.latin1Slice(start, end);
-  if (!isUtf8(buf.subarray(start, end))) throw malformed(`${what} is not well-formed UTF-8 [MQTT-1.5.4-1]`);
+  if (!isUtf8(buf.subarray(start, end))) throw malformed(`${what} is not well-formed UTF-8 [MQTT-1.5.3-1] (5.0: [MQTT-1.5.4-1])`);
   // In well-formed UTF-8 a zero byte can only be U+0000 itself.
-  if (buf.indexOf(0, start) !== -1 && buf.indexOf(0, start) < end) {
-    throw malformed(`${what} contains U+0000 [MQTT-1.5.4-2]`);
+  const zero = buf.indexOf(0, start);
+  if (zero !== -1 && zero < end) {
+    throw malformed(`${what} contains U+0000 [MQTT-1.5.3-2] (5.0: [MQTT-1.5.4-2])`);
   }
   return buf.utf8Slice(start, end);
 }
@@ -144,8 +145,8 @@ export function utf8StringLength(s: string, what: string): number {
     }
   }
   if (ascii) return 2 + n;
-  if (s.includes('\u0000')) throw new TypeError(`${what} contains U+0000 [MQTT-1.5.4-2]`);
-  if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${what} contains a lone surrogate [MQTT-1.5.4-1]`);
+  if (s.includes('\u0000')) throw new TypeError(`${what} contains U+0000 [MQTT-1.5.3-2] (5.0: [MQTT-1.5.4-2])`);
+  if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${what} contains a lone surrogate [MQTT-1.5.3-1]`);
   const bytes = Buffer.byteLength(s, 'utf8');
   if (bytes > MAX_TWO_BYTE) throw new TypeError(`${what} is longer than 65535 bytes`);
   return 2 + bytes;
@@ -219,5 +220,5 @@ export function checkTwoByteInteger(v: unknown, what: string, min = 0): number {
 }
 
 export function checkPacketId(v: unknown, what = 'packetId'): number {
-  return checkTwoByteInteger(v, `${what} [MQTT-2.2.1-3]`, 1);
+  return checkTwoByteInteger(v, `${what} [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3])`, 1);
 }

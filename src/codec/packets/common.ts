@@ -10,10 +10,10 @@ export function expectFlags(flags: number, expected: number, name: string): void
   }
 }
 
-/** A Packet Identifier where one is required is non-zero [MQTT-2.2.1-3]. */
+/** A Packet Identifier where one is required is non-zero [MQTT-2.3.1-1], 5.0 [MQTT-2.2.1-3]. */
 export function readPacketId(r: Reader): number {
   const id = r.twoByteInteger('packet identifier');
-  if (id === 0) throw protocolError('packet identifier 0 [MQTT-2.2.1-3]');
+  if (id === 0) throw protocolError('packet identifier 0 [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3])');
   return id;
 }
 

@@ -24,7 +24,7 @@ function checkPacket(p: ConnectPacket, version: ProtocolVersion): void {
   if (level !== version) throw new TypeError(`CONNECT of level ${level} encoded as ${version}`);
   checkTwoByteInteger(p.keepalive, 'keepalive');
   if (p.will !== undefined && (p.will.qos < 0 || p.will.qos > 2 || !Number.isInteger(p.will.qos))) {
-    throw new TypeError(`will qos ${String(p.will.qos)} [MQTT-3.1.2-12]`);
+    throw new TypeError(`will qos ${String(p.will.qos)} [MQTT-3.1.2-14]`);
   }
   if (version === 4 && p.password !== undefined && p.username === undefined) {
     throw new TypeError('a password needs a username under 3.1.1 [MQTT-3.1.2-22]');
@@ -110,9 +110,9 @@ function decodeRest(r: Reader, version: ProtocolVersion, protocolName: string, b
   const willFlag = (flags & WILL_FLAG) !== 0;
   const willQoS = (flags & WILL_QOS) >> 3;
   const willRetain = (flags & WILL_RETAIN) !== 0;
-  if (!willFlag && willQoS !== 0) throw malformed('will QoS without will flag [MQTT-3.1.2-11]');
-  if (willQoS === 3) throw malformed('will QoS 3 [MQTT-3.1.2-12]');
-  if (!willFlag && willRetain) throw malformed('will retain without will flag [MQTT-3.1.2-13]');
+  if (!willFlag && willQoS !== 0) throw malformed('will QoS without will flag [MQTT-3.1.2-13] (5.0: [MQTT-3.1.2-11])');
+  if (willQoS === 3) throw malformed('will QoS 3 [MQTT-3.1.2-14] (5.0: [MQTT-3.1.2-12])');
+  if (!willFlag && willRetain) throw malformed('will retain without will flag [MQTT-3.1.2-15] (5.0: [MQTT-3.1.2-13])');
   const hasUsername = (flags & USERNAME) !== 0;
   const hasPassword = (flags & PASSWORD) !== 0;
   if (version !== 5 && hasPassword && !hasUsername) {

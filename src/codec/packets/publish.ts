@@ -89,7 +89,7 @@ export const publish: PacketCodec<PublishPacket> = {
     };
     if (qos > 0) {
       const id = r.twoByteInteger('packet identifier');
-      if (id === 0) throw protocolError('PUBLISH packet identifier 0 [MQTT-2.2.1-3]');
+      if (id === 0) throw protocolError('PUBLISH packet identifier 0 [MQTT-2.3.1-1] (5.0: [MQTT-2.2.1-3])');
       packet.packetId = id;
     }
     if (version === 5) {
