@@ -76,7 +76,6 @@ const MOSQUITTO_OPTION: Record<string, (v: unknown) => string> = {
   messageSizeLimit: (v) => `message_size_limit ${v}`,
   maxQueuedMessages: (v) => `max_queued_messages ${v}`,
   maxInflightMessages: (v) => `max_inflight_messages ${v}`,
-  persistentClientExpiration: (v) => `persistent_client_expiration ${v}s`,
   sysInterval: (v) => `sys_interval ${v}`,
 };
 

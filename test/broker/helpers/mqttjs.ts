@@ -21,14 +21,21 @@ export interface TestClient {
 }
 
 export async function connectMqttJs(port: number, version: 4 | 5, opts: IClientOptions = {}): Promise<TestClient> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
     protocolVersion: version,
     clientId: uniqueId('js'),
     reconnectPeriod: 0,
     connectTimeout: 3000,
     ...opts,
   });
-  return wrap(client);
+  // Listen before the CONNACK: a resumed session's messages may come in the same read.
+  const wrapped = wrap(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+    client.once('close', () => reject(new Error('connection closed before CONNACK')));
+  });
+  return wrapped;
 }
 
 export function wrap(client: MqttClient): TestClient {
