@@ -15,12 +15,13 @@ import {
 
 export class PasswordFileError extends Error {
   constructor(
-    message: string,
-    /** 1-based line of the problem, 0 when it concerns the whole file. */
+    /** What is wrong, without file and line. */
+    readonly detail: string,
+    /** 1-based line of the problem. */
     readonly line: number,
     readonly file?: string,
   ) {
-    super(line > 0 ? `${file ?? 'password file'}:${line}: ${message}` : `${file ?? 'password file'}: ${message}`);
+    super(`${file ?? 'password file'}:${line}: ${detail}`);
     this.name = 'PasswordFileError';
   }
 }
