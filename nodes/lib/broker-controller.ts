@@ -1,0 +1,268 @@
+// mqtt-hub-broker: one broker from our engine inside Node-RED. It listens where the form says,
+// takes msgs in as publishes, sends its events out as plain data, and on close gives the port back
+// before Node-RED's close timeout.
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Packet, Subscription } from '../../src/codec/types';
+import { announceBroker } from './broker-registry';
+import type { BrokerSettings } from './broker-settings';
+import { createEngineBroker, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
+import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
+import { showStatus } from './status';
+import { isValidTopicName } from './topic-filter';
+
+
+const REASON_BAD_USERNAME_OR_PASSWORD = 0x86;
+const REASON_NOT_AUTHORIZED = 0x87;
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class BrokerController {
+  private broker: EngineBroker | null = null;
+  private tlsServer: tls.Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  private clientCount = 0;
+  private closing = false;
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    private readonly settings: BrokerSettings,
+  ) {}
+
+  /** Starts listening; a failure (port in use, bad TLS) shows red and is logged, never thrown. */
+  async start(): Promise<void> {
+    const s = this.settings;
+    showStatus(this.RED, this.node, 'connecting');
+    try {
+      const tlsOptions = s.useTls ? this.tlsOptions() : null;
+      const listeners: NonNullable<BrokerOptions['listeners']> = [];
+      if (!tlsOptions) listeners.push({ host: s.host, port: s.port, protocol: 'mqtt' });
+      if (s.wsPort > 0) listeners.push({ host: s.host, port: s.wsPort, protocol: 'ws' });
+      const broker = createEngineBroker(this.brokerOptions(listeners));
+      this.broker = broker;
+      this.wireEvents(broker);
+      await broker.listen();
+      if (tlsOptions) await this.listenTls(broker, tlsOptions);
+      if (s.wsPath) this.attachToNodeRedServer(broker, s.wsPath);
+      if (this.closing) return;
+      announceBroker(this.node.id, { host: s.host, port: this.boundPort() });
+      this.node.log(this.RED._('mqtt-hub-broker.log.listening', { address: `${s.host}:${this.boundPort()}` }));
+      this.showClients();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const inUse = e.code === 'EADDRINUSE';
+      const detail = inUse ? this.RED._('mqtt-hub-broker.status.portInUse', { port: s.port }) : e.code ?? e.message.slice(0, 40);
+      this.node.error(this.RED._(inUse ? 'mqtt-hub-broker.errors.portInUse' : 'mqtt-hub-broker.errors.startFailed', { port: s.port, error: e.message }));
+      showStatus(this.RED, this.node, inUse ? 'disconnected' : 'error', detail);
+      await this.release();
+    }
+  }
+
+  /** The node's input: a msg published into the broker as if a client had sent it. */
+  async publish(msg: NodeMessage): Promise<void> {
+    if (!this.broker) throw new Error(this.RED._('mqtt-hub-broker.errors.notRunning'));
+    const topic = msg.topic;
+    if (!isValidTopicName(topic)) throw new Error(this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
+    await this.broker.publish({
+      topic,
+      payload: payloadToBuffer(msg.payload),
+      qos: parseQos(msg.qos) ?? 0,
+      retain: parseBool(msg.retain) ?? false,
+      properties: buildPublishProperties(publishFieldsFrom(msg)),
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    announceBroker(this.node.id, null);
+    await this.release();
+    showStatus(this.RED, this.node, 'idle');
+  }
+
+  private boundPort(): number {
+    if (this.tlsServer) {
+      const a = this.tlsServer.address();
+      if (a && typeof a === 'object') return a.port;
+    }
+    const mqtt = this.broker?.addresses().find((a) => (a.protocol ?? 'mqtt') === 'mqtt');
+    return mqtt?.port ?? this.settings.port;
+  }
+
+  private tlsOptions(): tls.TlsOptions {
+    const tlsNode = this.settings.tlsConfig ? (this.RED.nodes.getNode(this.settings.tlsConfig) as TlsConfigNode | null) : null;
+    if (!tlsNode) throw new Error(this.RED._('mqtt-hub-broker.errors.tlsMissing'));
+    const opts: Record<string, unknown> = {};
+    tlsNode.addTLSOptions(opts);
+    if (!opts.cert || !opts.key) throw new Error(this.RED._('mqtt-hub-broker.errors.tlsNoCertificate'));
+    // A CA in the tls-config node means "ask clients for certificates signed by it".
+    if (opts.ca) {
+      opts.requestCert = true;
+      opts.rejectUnauthorized = opts.rejectUnauthorized !== false;
+    }
+    return opts as tls.TlsOptions;
+  }
+
+  private async listenTls(broker: EngineBroker, options: tls.TlsOptions): Promise<void> {
+    const server = tls.createServer(options, (socket) => {
+      broker.handle(socket, { address: socket.remoteAddress, port: socket.remotePort });
+    });
+    server.on('tlsClientError', (err) => this.node.debug(err.message));
+    this.tlsServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.settings.port, this.settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** MQTT over WebSocket on a path of Node-RED's own HTTP server. */
+  private attachToNodeRedServer(broker: EngineBroker, wsPath: string): void {
+    const server = this.RED.server;
+    if (!server) {
+      this.node.warn(this.RED._('mqtt-hub-broker.errors.noHttpServer'));
+      return;
+    }
+    const wss = new WebSocketServer({
+      noServer: true,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+    this.wss = wss;
+    this.upgradeHandler = (req, socket, head) => {
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (pathname !== wsPath) return; // another handler (Node-RED's comms, websocket nodes) owns it
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        broker.handle(createWebSocketStream(ws), { address: req.socket.remoteAddress, port: req.socket.remotePort });
+      });
+    };
+    server.on('upgrade', this.upgradeHandler);
+  }
+
+  private brokerOptions(listeners: NonNullable<BrokerOptions['listeners']>): BrokerOptions {
+    const s = this.settings;
+    const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string) => {
+      if (level === 'error') this.node.error(message);
+      else if (level === 'warn') this.node.warn(message);
+      else if (level === 'info') this.node.log(message);
+      else this.node.debug(message);
+    };
+    const options: BrokerOptions = {
+      listeners,
+      sysInterval: s.sysInterval,
+      maxConnections: s.maxConnections,
+      maxQueuedMessages: s.maxQueuedMessages,
+      maxInflightMessages: s.maxInflightMessages,
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+      authenticate: (_client, username, password) => this.authenticate(username, password),
+    };
+    if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
+    return options;
+  }
+
+  private authenticate(username: string | undefined, password: Buffer | undefined): boolean | { reasonCode: number } {
+    const s = this.settings;
+    if (username === undefined) return s.allowAnonymous ? true : { reasonCode: REASON_NOT_AUTHORIZED };
+    if (s.users.length === 0) return s.allowAnonymous ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD };
+    const user = s.users.find((u) => u.username === username);
+    const given = password ? password.toString('utf8') : '';
+    // Compare even for an unknown user, so the answer takes the same time either way.
+    const ok = sameSecret(user ? user.password : '\u0000', given) && !!user;
+    return ok ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD };
+  }
+
+  private wireEvents(broker: EngineBroker): void {
+    broker.on('clientConnected', (client: ClientInfo) => {
+      this.clientCount++;
+      this.showClients();
+      this.emitEvent('clientConnected', {
+        clientId: client.id,
+        address: client.address,
+        protocolVersion: client.protocolVersion,
+        username: client.username,
+        keepalive: client.keepalive,
+      });
+    });
+    broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
+      this.clientCount = Math.max(0, this.clientCount - 1);
+      if (!this.closing) this.showClients();
+      this.emitEvent('clientDisconnected', { clientId: client.id, address: client.address, reason });
+    });
+    broker.on('subscribed', (clientId: string, subscriptions: Subscription[]) => {
+      this.emitEvent('subscribed', {
+        clientId,
+        subscriptions: subscriptions.map((s) => ({
+          topic: s.topicFilter,
+          qos: s.qos,
+          ...(s.noLocal !== undefined ? { nl: s.noLocal } : {}),
+          ...(s.retainAsPublished !== undefined ? { rap: s.retainAsPublished } : {}),
+          ...(s.retainHandling !== undefined ? { rh: s.retainHandling } : {}),
+        })),
+      });
+    });
+    broker.on('unsubscribed', (clientId: string, topicFilters: string[]) => {
+      this.emitEvent('unsubscribed', { clientId, topics: [...topicFilters] });
+    });
+    broker.on('error', (err: Error) => this.node.warn(err.message));
+    if (this.settings.verbose) {
+      broker.on('packetIn', (packet: Packet, clientId: string | undefined) => this.node.log(`${clientId ?? '-'} → ${describePacket(packet)}`));
+      broker.on('packetOut', (packet: Packet, clientId: string | undefined) => this.node.log(`${clientId ?? '-'} ← ${describePacket(packet)}`));
+    }
+  }
+
+  private emitEvent(topic: string, payload: Record<string, unknown>): void {
+    for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
+    this.node.send({ topic, payload });
+  }
+
+  private showClients(): void {
+    showStatus(this.RED, this.node, 'connected', this.RED._('mqtt-hub-broker.status.clients', { count: this.clientCount }));
+  }
+
+  /** Gives every port back: Node-RED's upgrade hook, the TLS server, the broker (its clients get DISCONNECT). */
+  private async release(): Promise<void> {
+    if (this.upgradeHandler && this.RED.server) this.RED.server.off('upgrade', this.upgradeHandler);
+    this.upgradeHandler = null;
+    const wss = this.wss;
+    this.wss = null;
+    if (wss) {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+    const tlsServer = this.tlsServer;
+    this.tlsServer = null;
+    const tlsClosed = tlsServer ? new Promise<void>((resolve) => tlsServer.close(() => resolve())) : Promise.resolve();
+    const broker = this.broker;
+    this.broker = null;
+    if (broker) {
+      await broker.close().catch((err: Error) => this.node.warn(err.message));
+      broker.removeAllListeners();
+    }
+    await tlsClosed;
+  }
+}
+
+function describePacket(packet: Packet): string {
+  switch (packet.type) {
+    case 'publish':
+      return `PUBLISH ${packet.topic} q${packet.qos}${packet.retain ? ' r' : ''}${packet.packetId ? ` id ${packet.packetId}` : ''} (${packet.payload.length} bytes)`;
+    case 'subscribe':
+      return `SUBSCRIBE ${packet.subscriptions.map((s) => `${s.topicFilter} q${s.qos}`).join(', ')}`;
+    case 'connect':
+      return `CONNECT ${packet.clientId} v${packet.protocolVersion} k${packet.keepalive}${packet.clean ? ' clean' : ''}`;
+    default: {
+      const withCode = packet as { reasonCode?: number; packetId?: number };
+      return `${packet.type.toUpperCase()}${withCode.packetId ? ` id ${withCode.packetId}` : ''}${withCode.reasonCode ? ` rc 0x${withCode.reasonCode.toString(16)}` : ''}`;
+    }
+  }
+}
