@@ -1,0 +1,201 @@
+// The broker with its transports: TCP and WebSocket listeners, `handle(stream)` where every
+// transport enters, `publish` from the application, and an orderly `close`.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Properties, QoS } from '../codec';
+import { Connection } from './connection';
+import { BrokerCore } from './core';
+import type { ClientInfo } from './events';
+import type { BrokerMessage } from './message';
+import type { BrokerOptions, ConnectionInfo, ListenerOptions } from './options';
+import { SysTopics } from './sys';
+
+export interface BrokerAddress {
+  address: string;
+  port: number;
+  family: string;
+  protocol: 'mqtt' | 'ws';
+}
+
+export interface InjectedMessage {
+  topic: string;
+  payload: Buffer | string;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+}
+
+interface RunningListener {
+  options: ListenerOptions;
+  server: net.Server | HttpServer;
+  wss?: WebSocketServer;
+}
+
+/** WebSocket subprotocols MQTT clients ask for: 'mqtt' (3.1.1, 5.0), 'mqttv3.1' (3.1). */
+const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export class Broker extends BrokerCore {
+  private running: RunningListener[] = [];
+  private readonly sys = new SysTopics(this);
+  private closed: Promise<void> | undefined;
+
+  constructor(options: BrokerOptions = {}) {
+    super(options);
+  }
+
+  /** Opens every listener; rejects (closing what opened) if one cannot, e.g. `code === 'EADDRINUSE'`. */
+  async listen(): Promise<void> {
+    try {
+      for (const options of this.options.listeners) this.running.push(await this.open(options));
+    } catch (err) {
+      await this.closeListeners();
+      throw err;
+    }
+    this.sys.start(this.options.sysInterval);
+  }
+
+  private async open(options: ListenerOptions): Promise<RunningListener> {
+    const host = options.host ?? '127.0.0.1';
+    const running: RunningListener =
+      options.protocol === 'ws' ? this.webSocketListener(options) : { options, server: net.createServer((socket) => this.acceptSocket(socket)) };
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const error = new Error(
+          err.code === 'EADDRINUSE' ? `cannot listen on ${host}:${options.port}: the address is already in use` : `cannot listen on ${host}:${options.port}: ${err.message}`,
+        ) as NodeJS.ErrnoException;
+        error.code = err.code;
+        reject(error);
+      };
+      running.server.once('error', onError);
+      running.server.listen(options.port, host, () => {
+        running.server.off('error', onError);
+        running.server.on('error', (err) => this.log.error(`listener ${host}:${options.port}: ${err.message}`));
+        resolve();
+      });
+    });
+    return running;
+  }
+
+  private webSocketListener(options: ListenerOptions): RunningListener {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('MQTT over WebSocket only\n');
+    });
+    const wss = new WebSocketServer({
+      server,
+      path: options.path,
+      handleProtocols: (protocols) => WS_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
+    });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      this.handle(stream, { address: req.socket.remoteAddress, port: req.socket.remotePort, listener: options });
+    });
+    wss.on('error', (err) => this.log.error(`websocket listener: ${err.message}`));
+    return { options, server, wss };
+  }
+
+  private acceptSocket(socket: net.Socket): void {
+    socket.setNoDelay(this.options.tcpNoDelay);
+    this.handle(socket, { address: socket.remoteAddress, port: socket.remotePort });
+  }
+
+  /** Every transport enters here: TCP, TLS, WebSocket or an in-memory pair. */
+  handle(stream: Duplex, info: ConnectionInfo = {}): void {
+    if (this.closing) {
+      stream.destroy();
+      return;
+    }
+    this.connections.add(new Connection(this, stream, info));
+  }
+
+  /** Publishes as the broker itself (the broker node's input); $SYS is allowed here. */
+  async publish(message: InjectedMessage): Promise<void> {
+    const payload = typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload;
+    const qos = message.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new TypeError(`qos ${String(qos)} is not 0, 1 or 2`);
+    const { validateTopicName } = await import('../topics');
+    if (!validateTopicName(message.topic)) throw new TypeError(`invalid topic name "${message.topic}"`);
+    const routed: BrokerMessage = { topic: message.topic, payload, qos, retain: message.retain === true };
+    if (message.properties !== undefined) {
+      const { topicAlias, subscriptionIdentifiers, ...forwarded } = message.properties;
+      void topicAlias;
+      void subscriptionIdentifiers;
+      routed.properties = forwarded;
+      if (forwarded.messageExpiryInterval !== undefined) routed.expiresAt = Date.now() + forwarded.messageExpiryInterval * 1000;
+    }
+    this.publishMessage(routed, undefined);
+  }
+
+  addresses(): BrokerAddress[] {
+    const out: BrokerAddress[] = [];
+    for (const l of this.running) {
+      const a = l.server.address();
+      if (a !== null && typeof a === 'object') out.push({ address: a.address, port: a.port, family: a.family, protocol: l.options.protocol ?? 'mqtt' });
+    }
+    return out;
+  }
+
+  clients(): ClientInfo[] {
+    return [...this.clientsById.values()].map((c) => c.info());
+  }
+
+  /** Values of the $SYS topics right now. */
+  sysValues(): Map<string, string> {
+    return this.sys.values();
+  }
+
+  /**
+   * Stops listening, publishes the Wills of connected clients (the server closes their connections
+   * [MQTT-3.1.2-8]), sends 5.0 clients DISCONNECT 0x8B, and resolves once every socket is closed.
+   */
+  close(): Promise<void> {
+    if (this.closed === undefined) this.closed = this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    this.sys.stop();
+    const listenersClosed = this.closeListeners();
+    const connections = [...this.connections];
+    for (const c of connections) {
+      if (c.will !== undefined && c.session !== null) {
+        const session = c.session;
+        session.pendingWill = c.will;
+        c.will = undefined;
+        this.publishWill(session);
+      }
+    }
+    const socketsClosed = connections.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.stream.destroyed || c.stream.closed) return resolve();
+          c.stream.once('close', () => resolve());
+        }),
+    );
+    for (const c of connections) c.close('shutdown', 0x8b);
+    await Promise.all(socketsClosed);
+    await listenersClosed;
+    for (const session of [...this.sessions.values()]) this.endSession(session);
+  }
+
+  private async closeListeners(): Promise<void> {
+    const listeners = this.running;
+    this.running = [];
+    await Promise.all(
+      listeners.map(
+        (l) =>
+          new Promise<void>((resolve) => {
+            l.wss?.close();
+            l.server.close(() => resolve());
+          }),
+      ),
+    );
+  }
+}
+
+export function createBroker(options?: BrokerOptions): Broker {
+  return new Broker(options);
+}

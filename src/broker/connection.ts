@@ -1,0 +1,411 @@
+// One client connection: the driver between a duplex stream and the protocol logic. It decodes
+// packets, hands each to the dispatch, writes what the handlers and the session send (batched per
+// tick with cork/uncork), and runs the CONNECT and keepalive timers.
+import type { Duplex } from 'node:stream';
+import {
+  PacketDecoder, ProtocolError, PublishEncoding, encode, encodedLength,
+  type Packet, type ProtocolVersion, type PublishPacket, type PublishRecipient, type WillMessage,
+} from '../codec';
+import type { BrokerCore } from './core';
+import { dispatch } from './dispatch';
+import type { ClientInfo } from './events';
+import { type BrokerMessage, remainingExpiry } from './message';
+import type { ClientHandle, ConnectionInfo } from './options';
+import type { Delivery, Session, SessionOutlet } from './session';
+import { ConnectionState, assertTransition } from './connection-state';
+import type { PendingConnect } from './handlers/connect';
+
+/** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
+const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect']);
+
+interface EncodedMessage extends BrokerMessage {
+  encoding?: PublishEncoding;
+}
+
+export class Connection implements SessionOutlet, ClientHandle {
+  state = ConnectionState.AwaitingConnect;
+  id = '';
+  username: string | undefined;
+  readonly address: string;
+  protocolVersion: ProtocolVersion = 4;
+  keepalive = 0;
+  session: Session | null = null;
+  will: WillMessage | undefined;
+  connectedSince = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** 5.0 limits the client declared in CONNECT. */
+  clientMaximumPacketSize = Infinity;
+  clientTopicAliasMaximum = 0;
+  requestProblemInformation = true;
+  /** Authentication Method of CONNECT (5.0 enhanced authentication), for AUTH. */
+  authenticationMethod: string | undefined;
+  /** A CONNECT waiting for the enhanced authentication exchange to finish. */
+  pendingConnect: PendingConnect | undefined;
+  /** Topic aliases the client set on its PUBLISHes (5.0 section 3.3.2.3.4). */
+  inboundAliases: Map<number, string> | null = null;
+  /** Topic aliases we assigned towards the client. */
+  private outboundAliases: Map<string, number> | null = null;
+  readonly decoder: PacketDecoder;
+  private paused = false;
+  private corked = false;
+  private lastActivity = Date.now();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly recipient: PublishRecipient = { protocolVersion: 4, qos: 0, retain: false };
+
+  constructor(
+    readonly core: BrokerCore,
+    readonly stream: Duplex,
+    info: ConnectionInfo,
+  ) {
+    this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
+    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (err: Error) => {
+      core.log.debug(`client ${this.label()} socket error: ${err.message}`);
+      this.close('socket-error');
+    });
+    stream.on('close', () => this.close('closed'));
+    stream.on('end', () => this.close('closed'));
+    this.connectTimer = setTimeout(() => {
+      if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
+        core.log.info(`client ${this.label()} sent no CONNECT within ${core.options.connectTimeout} ms`);
+        this.close('connect-timeout');
+      }
+    }, core.options.connectTimeout);
+    this.connectTimer.unref?.();
+  }
+
+  label(): string {
+    return this.id !== '' ? `${this.id} (${this.address})` : this.address;
+  }
+
+  setState(next: ConnectionState): void {
+    assertTransition(this.state, next);
+    this.state = next;
+  }
+
+  info(): ClientInfo {
+    const session = this.session;
+    return {
+      id: this.id,
+      address: this.address,
+      protocolVersion: this.protocolVersion,
+      connectedSince: this.connectedSince,
+      keepalive: this.keepalive,
+      username: this.username,
+      subscriptions: session?.subscriptions.size ?? 0,
+      inflight: session?.inflight.size ?? 0,
+      queued: session?.queued ?? 0,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    if (this.state === ConnectionState.Closed) return;
+    this.bytesIn += chunk.length;
+    this.core.stats.bytesReceived += chunk.length;
+    this.lastActivity = Date.now();
+    this.decoder.push(chunk);
+    this.processPackets();
+  }
+
+  private processPackets(): void {
+    const core = this.core;
+    while (!this.paused && this.state !== ConnectionState.Closed) {
+      const packet = this.decoder.next();
+      if (packet === null) return;
+      if (packet instanceof ProtocolError) {
+        this.protocolViolation(packet);
+        return;
+      }
+      core.stats.messagesReceived++;
+      if (core.listenerCount('packetIn') > 0) core.emit('packetIn', packet, this.id || undefined);
+      let pending: Promise<void> | void;
+      try {
+        pending = dispatch(this, packet);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (pending !== undefined) this.waitFor(pending);
+    }
+  }
+
+  /** Stops reading packets until an asynchronous step (a hook) completes, so order is kept. */
+  private waitFor(pending: Promise<void>): void {
+    this.paused = true;
+    pending.then(
+      () => {
+        this.paused = false;
+        this.processPackets();
+      },
+      (err: unknown) => {
+        this.paused = false;
+        this.fail(err);
+      },
+    );
+  }
+
+  /** Maps any error from a handler to a reason code, in one place. */
+  fail(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.protocolViolation(err);
+      return;
+    }
+    this.core.log.error(`client ${this.label()}: ${(err as Error)?.stack ?? String(err)}`);
+    this.protocolViolation(new ProtocolError(0x83, 'implementation specific error'));
+  }
+
+  /**
+   * A protocol violation closes only this connection: a CONNECT answered with CONNACK and the reason
+   * code, later packets with DISCONNECT (5.0) [MQTT-4.13.1-1]; the Will is published [MQTT-3.1.2-8].
+   */
+  protocolViolation(err: ProtocolError): void {
+    if (this.state === ConnectionState.Closed) return;
+    this.core.log.at(this.core.options.protocolErrorLogLevel, `client ${this.label()} protocol error 0x${err.reasonCode.toString(16)}: ${err.message}`);
+    if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
+      const version = err.protocolVersion ?? this.decoder.protocolVersion;
+      this.refuseConnect(err.reasonCode, version, err.message);
+      return;
+    }
+    this.close('protocol-error', err.reasonCode, err.message);
+  }
+
+  /** CONNACK with a failure code, then close [MQTT-3.2.2-6]. 3.1.1 has return codes for a few reasons only. */
+  refuseConnect(reasonCode: number, version: ProtocolVersion, reasonString?: string): void {
+    if (version === 5) {
+      this.protocolVersion = 5;
+      this.send({
+        type: 'connack',
+        sessionPresent: false,
+        reasonCode,
+        properties: reasonString !== undefined && this.requestProblemInformation ? { reasonString } : undefined,
+      });
+    } else {
+      const returnCode = connackReturnCode(reasonCode);
+      if (returnCode !== undefined) {
+        this.protocolVersion = version;
+        this.send({ type: 'connack', sessionPresent: false, reasonCode: returnCode });
+      }
+    }
+    this.close('refused');
+  }
+
+  // ---- output ----
+
+  /** Encodes and writes one packet; writes within a tick go out together (cork/uncork). */
+  send(packet: Packet): void {
+    if (this.state === ConnectionState.Closed) return;
+    if (this.protocolVersion === 5 && packet.type !== 'publish' && 'properties' in packet && packet.properties !== undefined) {
+      const props = packet.properties;
+      if (props.reasonString !== undefined || props.userProperties !== undefined) {
+        // [MQTT-3.1.2-29] no problem information unless asked; [MQTT-3.1.2-25] never beyond the client's maximum
+        if (
+          (!this.requestProblemInformation && !PROBLEM_INFORMATION_ALWAYS.has(packet.type)) ||
+          encodedLength(packet, 5) > this.clientMaximumPacketSize
+        ) {
+          const { reasonString, userProperties, ...rest } = props;
+          void reasonString;
+          void userProperties;
+          packet.properties = Object.keys(rest).length > 0 ? rest : undefined;
+        }
+      }
+    }
+    if (this.core.listenerCount('packetOut') > 0) this.core.emit('packetOut', packet, this.id || undefined);
+    this.write(encode(packet, this.protocolVersion));
+  }
+
+  private write(buf: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
+    this.bytesOut += buf.length;
+    this.core.stats.bytesSent += buf.length;
+    this.core.stats.messagesSent++;
+    this.stream.write(buf);
+  }
+
+  /** SessionOutlet: QoS 0 is dropped while the socket holds more than the bound. */
+  writable(): boolean {
+    return this.stream.writableLength <= this.core.options.maxOutgoingBufferSize;
+  }
+
+  /** SessionOutlet: one PUBLISH from the shared encoding of the message, patched for this client. */
+  sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
+    if (this.state !== ConnectionState.Connected) return true; // stays in flight for the next connection
+    const message = delivery.message as EncodedMessage;
+    let encoding = message.encoding;
+    if (encoding === undefined) {
+      encoding = new PublishEncoding(message);
+      message.encoding = encoding;
+    }
+    const r = this.recipient;
+    r.protocolVersion = this.protocolVersion;
+    r.qos = delivery.qos;
+    r.retain = delivery.retain;
+    r.dup = dup;
+    r.packetId = packetId;
+    r.subscriptionIdentifiers = undefined;
+    r.topicAlias = undefined;
+    r.omitTopic = false;
+    r.messageExpiryInterval = undefined;
+    let newAlias = false;
+    if (this.protocolVersion === 5) {
+      r.subscriptionIdentifiers = delivery.subscriptionIdentifiers;
+      if (message.expiresAt !== undefined) r.messageExpiryInterval = remainingExpiry(message, Date.now()); // [MQTT-3.3.2-6]
+      if (this.clientTopicAliasMaximum > 0) newAlias = this.assignAlias(message.topic, r);
+    }
+    if (encoding.length(r) > this.clientMaximumPacketSize) {
+      if (newAlias) this.outboundAliases!.delete(message.topic);
+      return false; // [MQTT-3.1.2-25]
+    }
+    if (this.core.listenerCount('packetOut') > 0) {
+      const packet: PublishPacket = {
+        type: 'publish',
+        topic: r.omitTopic ? '' : message.topic,
+        payload: message.payload,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        dup,
+        packetId,
+      };
+      this.core.emit('packetOut', packet, this.id);
+    }
+    const parts = encoding.buffers(r);
+    this.write(parts[0]);
+    if (parts.length > 1) {
+      this.stream.write(parts[1]);
+      this.bytesOut += parts[1].length;
+      this.core.stats.bytesSent += parts[1].length;
+    }
+    this.core.stats.publishSent++;
+    return true;
+  }
+
+  /** Outbound topic alias (5.0): the first PUBLISH on a topic sets it, later ones omit the topic. */
+  private assignAlias(topic: string, r: PublishRecipient): boolean {
+    if (this.outboundAliases === null) this.outboundAliases = new Map();
+    const alias = this.outboundAliases.get(topic);
+    if (alias !== undefined) {
+      r.topicAlias = alias;
+      r.omitTopic = true;
+      return false;
+    }
+    if (this.outboundAliases.size >= this.clientTopicAliasMaximum) return false;
+    const next = this.outboundAliases.size + 1;
+    this.outboundAliases.set(topic, next);
+    r.topicAlias = next;
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 'pubrel', packetId });
+  }
+
+  // ---- timers ----
+
+  connectAccepted(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.connectedSince = Date.now();
+    this.lastActivity = this.connectedSince;
+    if (this.keepalive > 0) this.scheduleKeepalive(this.keepalive * 1500);
+  }
+
+  clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  /** One timer per connection, re-armed only when it fires: no timer reset per packet. */
+  private scheduleKeepalive(delay: number): void {
+    this.keepaliveTimer = setTimeout(checkKeepalive, delay, this);
+    this.keepaliveTimer.unref?.();
+  }
+
+  /** Nothing for 1.5 × keepalive: the connection is considered broken [MQTT-3.1.2-24]. */
+  checkKeepalive(): void {
+    if (this.state !== ConnectionState.Connected) return;
+    const limit = this.keepalive * 1500;
+    const idle = Date.now() - this.lastActivity;
+    if (idle >= limit) {
+      this.core.log.info(`client ${this.label()} keepalive timeout`);
+      this.close('keepalive', 0x8d);
+    } else {
+      this.scheduleKeepalive(limit - idle);
+    }
+  }
+
+  // ---- closing ----
+
+  /**
+   * Closes once: a DISCONNECT with `reasonCode` first to a connected 5.0 client, then the socket;
+   * the broker then handles the Will and the session.
+   */
+  close(reason: string, reasonCode?: number, reasonString?: string): void {
+    if (this.state === ConnectionState.Closed) return;
+    const was = this.state;
+    if (reasonCode !== undefined && was === ConnectionState.Connected && this.protocolVersion === 5) {
+      this.send({
+        type: 'disconnect',
+        reasonCode,
+        properties: reasonString !== undefined ? { reasonString } : undefined,
+      });
+    }
+    this.state = ConnectionState.Closed;
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.clearConnectTimer();
+    if (this.corked) {
+      this.corked = false;
+      this.stream.uncork();
+    }
+    this.stream.end();
+    // a peer that never reads would keep the socket forever: destroy after a grace period
+    const destroy = setTimeout(() => this.stream.destroy(), 2000);
+    destroy.unref?.();
+    this.stream.once('close', () => clearTimeout(destroy));
+    this.core.connectionClosed(this, was === ConnectionState.Connected, reason);
+  }
+}
+
+function uncork(connection: Connection): void {
+  const c = connection as unknown as { corked: boolean };
+  if (!c.corked) return;
+  c.corked = false;
+  connection.stream.uncork();
+}
+
+function checkKeepalive(connection: Connection): void {
+  connection.checkKeepalive();
+}
+
+/** 3.1.1 CONNACK return code for a 5.0 reason code, where one exists (section 3.2.2.3). */
+export function connackReturnCode(reasonCode: number): number | undefined {
+  switch (reasonCode) {
+    case 0x00:
+      return 0;
+    case 0x84:
+      return 1;
+    case 0x85:
+      return 2;
+    case 0x88:
+    case 0x89:
+    case 0x97:
+      return 3;
+    case 0x86:
+      return 4;
+    case 0x87:
+    case 0x8a:
+    case 0x8c:
+      return 5;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,184 @@
+// The broker engine without transports: sessions, routing, retained messages, wills and events.
+// Connections enter through `Broker.handle` (broker.ts); handlers reach the engine through this class.
+import { EventEmitter } from 'node:events';
+import type { Properties, QoS, WillMessage } from '../codec';
+import type { Connection } from './connection';
+import type { BrokerEvents, DropReason } from './events';
+import { Log } from './logger';
+import type { BrokerMessage } from './message';
+import { type BrokerOptions, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
+import { Router } from './router';
+import { SESSION_NEVER_EXPIRES, Session } from './session';
+import { BrokerStats } from './stats';
+import { MemoryStore } from './store/memory-store';
+import type { BrokerStore } from './store/types';
+
+/** setTimeout takes at most 2^31-1 ms; longer expiries are re-armed in steps. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class BrokerCore extends EventEmitter<BrokerEvents> {
+  readonly options: ResolvedOptions;
+  readonly log: Log;
+  readonly stats = new BrokerStats();
+  readonly store: BrokerStore;
+  readonly router = new Router();
+  readonly sessions = new Map<string, Session>();
+  /** Connected clients by client identifier. */
+  readonly clientsById = new Map<string, Connection>();
+  /** Every open connection, CONNECT received or not. */
+  readonly connections = new Set<Connection>();
+  /** Retained messages, counted here so $SYS need not ask the store. */
+  retainedCount = 0;
+  protected closing = false;
+  /** CONNACK properties advertising what we support, the same for every 5.0 client. */
+  readonly connackProperties: Properties;
+  private readonly dropHandler = (message: BrokerMessage, clientId: string, reason: DropReason): void => this.onDrop(message, clientId, reason);
+
+  constructor(options: BrokerOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.log = new Log(options.logger);
+    this.store = options.store ?? new MemoryStore();
+    // an 'error' event without a listener would throw: log instead
+    this.on('error', () => undefined);
+    const o = this.options;
+    this.connackProperties = {
+      receiveMaximum: o.receiveMaximum,
+      topicAliasMaximum: o.topicAliasMaximum > 0 ? o.topicAliasMaximum : undefined,
+      retainAvailable: o.retainAvailable ? 1 : 0,
+      maximumQoS: o.maximumQoS < 2 ? o.maximumQoS : undefined,
+      maximumPacketSize: o.maxPacketSize < MAX_PACKET_SIZE ? o.maxPacketSize : undefined,
+      wildcardSubscriptionAvailable: 1,
+      subscriptionIdentifiersAvailable: 1,
+      sharedSubscriptionAvailable: 1,
+    };
+    for (const key of Object.keys(this.connackProperties) as (keyof Properties)[]) {
+      if (this.connackProperties[key] === undefined) delete this.connackProperties[key];
+    }
+  }
+
+  isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Routes an application message: stores it when retained, delivers it to every matching session. */
+  publishMessage(message: BrokerMessage, publisherId: string | undefined): void {
+    if (message.retain) this.storeRetained(message);
+    this.router.route(message, Date.now());
+    if (this.listenerCount('published') > 0) this.emit('published', message, publisherId);
+  }
+
+  storeRetained(message: BrokerMessage): void {
+    // a zero-byte retained message removes the stored one and is itself not stored [MQTT-3.3.1-10], [MQTT-3.3.1-11]
+    this.store.getRetained(message.topic).then(
+      (existing) => {
+        if (existing === undefined && message.payload.length > 0) this.retainedCount++;
+        else if (existing !== undefined && message.payload.length === 0) this.retainedCount--;
+      },
+      () => undefined,
+    );
+    this.store.storeRetained(message).catch((err: Error) => this.log.error(`store: retained ${message.topic}: ${err.message}`));
+  }
+
+  newSession(clientId: string, window: number): Session {
+    const session = new Session(clientId, this.options.maxQueuedMessages, window, this.dropHandler);
+    this.sessions.set(clientId, session);
+    return session;
+  }
+
+  /** The session ends: subscriptions and queue go, a Will still waiting is published now [MQTT-3.1.3-9]. */
+  endSession(session: Session): void {
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    this.router.unsubscribeAll(session);
+    session.discard();
+    if (session.pendingWill !== undefined) this.publishWill(session);
+  }
+
+  /** Called once by a connection as it closes. */
+  connectionClosed(connection: Connection, wasConnected: boolean, reason: string): void {
+    this.connections.delete(connection);
+    if (!wasConnected) return;
+    const session = connection.session;
+    if (this.clientsById.get(connection.id) === connection) this.clientsById.delete(connection.id);
+    const info = connection.info();
+    connection.session = null;
+    if (session !== null) {
+      const now = Date.now();
+      session.detach(now);
+      const will = connection.will;
+      connection.will = undefined;
+      // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]; every other close publishes it [MQTT-3.1.2-8]
+      if (will !== undefined) this.scheduleWill(session, will);
+      if (session.sessionExpiryInterval === 0 || this.closing) this.endSession(session);
+      else this.scheduleExpiry(session, session.sessionExpiryInterval * 1000);
+    }
+    this.emit('clientDisconnected', info, reason);
+  }
+
+  /** Will Delay Interval, never longer than the session lasts (section 3.1.3.2.2). */
+  private scheduleWill(session: Session, will: WillMessage): void {
+    session.pendingWill = will;
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (delay <= 0 || session.sessionExpiryInterval === 0) {
+      this.publishWill(session);
+      return;
+    }
+    if (delay >= session.sessionExpiryInterval && session.sessionExpiryInterval !== SESSION_NEVER_EXPIRES) return; // published when the session ends
+    session.willTimer = setTimeout(() => this.publishWill(session), Math.min(delay * 1000, MAX_TIMER_MS));
+    session.willTimer.unref?.();
+  }
+
+  /** A reconnection to the session within the Will Delay Interval cancels the Will [MQTT-3.1.3-9]. */
+  cancelWill(session: Session): void {
+    if (session.willTimer !== undefined) clearTimeout(session.willTimer);
+    session.willTimer = undefined;
+    session.pendingWill = undefined;
+  }
+
+  publishWill(session: Session): void {
+    const will = session.pendingWill;
+    if (session.willTimer !== undefined) clearTimeout(session.willTimer);
+    session.willTimer = undefined;
+    session.pendingWill = undefined;
+    if (will === undefined) return;
+    this.publishMessage(willToMessage(will, session.clientId), session.clientId);
+  }
+
+  private scheduleExpiry(session: Session, ms: number): void {
+    if (session.sessionExpiryInterval === SESSION_NEVER_EXPIRES) return;
+    const step = Math.min(ms, MAX_TIMER_MS);
+    session.expiryTimer = setTimeout(() => {
+      session.expiryTimer = undefined;
+      if (ms > step) this.scheduleExpiry(session, ms - step);
+      else if (session.outlet === null) this.endSession(session);
+    }, step);
+    session.expiryTimer.unref?.();
+  }
+
+  /** A persistent session resumed: its expiry is suspended while connected. */
+  resumeSession(session: Session): void {
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    this.cancelWill(session);
+  }
+
+  private onDrop(message: BrokerMessage, clientId: string, reason: DropReason): void {
+    this.stats.publishDropped++;
+    this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
+    if (this.listenerCount('dropped') > 0) this.emit('dropped', message, clientId, reason);
+  }
+}
+
+export function willToMessage(will: WillMessage, clientId: string): BrokerMessage {
+  let properties = will.properties;
+  let expiresAt: number | undefined;
+  if (properties !== undefined) {
+    const { willDelayInterval, ...rest } = properties;
+    void willDelayInterval;
+    properties = Object.keys(rest).length > 0 ? rest : undefined;
+    if (rest.messageExpiryInterval !== undefined) expiresAt = Date.now() + rest.messageExpiryInterval * 1000;
+  }
+  return { topic: will.topic, payload: will.payload, qos: will.qos as QoS, retain: will.retain, properties, expiresAt, origin: clientId };
+}

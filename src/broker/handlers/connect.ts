@@ -1,0 +1,175 @@
+// CONNECT, as an ordered list of steps (section 3.1.4): check the client identifier and what the
+// client asks for, authenticate, take over an existing connection, find or create the session,
+// answer CONNACK, then resume the session's flows.
+import { randomBytes } from 'node:crypto';
+import type { ConnectPacket, Properties } from '../../codec';
+import { validatePayloadFormat } from '../../codec';
+import { validateTopicName } from '../../topics';
+import type { Connection } from '../connection';
+import { ConnectionState } from '../connection-state';
+import type { AuthenticateResult, EnhancedAuthResult } from '../options';
+import { SESSION_NEVER_EXPIRES } from '../session';
+
+/** What CONNECT settled before authentication finished. */
+export interface PendingConnect {
+  packet: ConnectPacket;
+  clientId: string;
+  assigned: boolean;
+  keepalive: number;
+  serverKeepAlive: number | undefined;
+}
+
+export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<void> {
+  const options = c.core.options;
+  c.setState(ConnectionState.Authenticating);
+  c.protocolVersion = p.protocolVersion;
+  const v5 = p.protocolVersion === 5;
+  const props = p.properties;
+  if (v5 && props !== undefined) {
+    if (props.maximumPacketSize !== undefined) c.clientMaximumPacketSize = props.maximumPacketSize;
+    c.clientTopicAliasMaximum = props.topicAliasMaximum ?? 0;
+    c.requestProblemInformation = props.requestProblemInformation !== 0;
+  }
+
+  // Client identifier [MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]
+  let clientId = p.clientId;
+  let assigned = false;
+  if (clientId.length === 0) {
+    if (p.protocolVersion === 3 || !options.allowZeroLengthClientId || (!v5 && !p.clean)) {
+      return c.refuseConnect(0x85, p.protocolVersion, 'a zero-length client identifier needs clean session [MQTT-3.1.3-8]');
+    }
+    clientId = `auto-${randomBytes(8).toString('hex')}`;
+    assigned = true;
+  }
+
+  // Keepalive above the maximum: 5.0 gets Server Keep Alive, 3.1.1 has no way to say so and is refused (as Mosquitto does)
+  let keepalive = p.keepalive;
+  let serverKeepAlive: number | undefined;
+  if (p.keepalive > options.maxKeepalive) {
+    if (!v5) return c.refuseConnect(0x85, p.protocolVersion, `keepalive ${p.keepalive} exceeds ${options.maxKeepalive}`);
+    keepalive = options.maxKeepalive;
+    serverKeepAlive = keepalive; // [MQTT-3.2.2-21]
+  }
+
+  // Will: a valid topic, a QoS and RETAIN we support [MQTT-3.2.2-12], [MQTT-3.2.2-13], [MQTT-3.2.2-14]
+  const will = p.will;
+  if (will !== undefined) {
+    if (!validateTopicName(will.topic)) return c.refuseConnect(0x90, p.protocolVersion, 'invalid will topic');
+    if (will.qos > options.maximumQoS) return c.refuseConnect(0x9b, p.protocolVersion, 'will QoS not supported');
+    if (will.retain && !options.retainAvailable) return c.refuseConnect(0x9a, p.protocolVersion, 'retain not supported');
+    const invalid = v5 ? validatePayloadFormat(p) : null;
+    if (invalid !== null) return c.refuseConnect(invalid.reasonCode, 5, invalid.message);
+  }
+  const pending: PendingConnect = { packet: p, clientId, assigned, keepalive, serverKeepAlive };
+  c.id = clientId;
+  c.username = p.username;
+
+  // Enhanced authentication (5.0 section 4.12): refused unless a hook knows the method
+  if (v5 && props?.authenticationMethod !== undefined) {
+    const hook = options.enhancedAuthenticate;
+    if (hook === undefined) return c.refuseConnect(0x8c, 5, `authentication method ${props.authenticationMethod} not supported`);
+    c.authenticationMethod = props.authenticationMethod;
+    c.pendingConnect = pending;
+    const step = hook(c, { method: props.authenticationMethod, data: props.authenticationData });
+    if (step instanceof Promise) return step.then((r) => enhancedAuthStep(c, r));
+    return enhancedAuthStep(c, step);
+  }
+
+  const hook = options.authenticate;
+  if (hook === undefined) return accept(c, pending);
+  const verdict = hook(c, p.username, p.password);
+  if (verdict instanceof Promise) return verdict.then((r) => afterAuthenticate(c, pending, r));
+  return afterAuthenticate(c, pending, verdict);
+}
+
+function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void {
+  if (c.state !== ConnectionState.Authenticating) return; // closed meanwhile
+  if (verdict === true) return accept(c, pending);
+  const reasonCode = verdict === false ? (pending.packet.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
+  if (reasonCode === 0) return accept(c, pending);
+  const reasonString = typeof verdict === 'object' ? verdict.reasonString : undefined;
+  c.refuseConnect(reasonCode, pending.packet.protocolVersion, reasonString ?? 'not authorized');
+}
+
+/** One answer of the enhanced-authentication hook: continue with AUTH, accept, or refuse. */
+export function enhancedAuthStep(c: Connection, result: EnhancedAuthResult): void {
+  if (c.state === ConnectionState.Closed) return;
+  const method = c.authenticationMethod!;
+  if (result.reasonCode === 0x18) {
+    c.send({ type: 'auth', reasonCode: 0x18, properties: { authenticationMethod: method, authenticationData: result.data } });
+    return;
+  }
+  if (c.state === ConnectionState.Connected) {
+    // re-authentication (section 4.12.1)
+    if (result.reasonCode === 0) {
+      c.send({ type: 'auth', reasonCode: 0, properties: { authenticationMethod: method, authenticationData: result.data } });
+    } else {
+      c.close('not-authorized', result.reasonCode, result.reasonString);
+    }
+    return;
+  }
+  const pending = c.pendingConnect!;
+  if (result.reasonCode !== 0) {
+    c.refuseConnect(result.reasonCode, 5, result.reasonString);
+    return;
+  }
+  c.pendingConnect = undefined;
+  accept(c, pending, { authenticationMethod: method, authenticationData: result.data });
+}
+
+function accept(c: Connection, pending: PendingConnect, authProperties?: Properties): void {
+  const core = c.core;
+  const options = core.options;
+  const p = pending.packet;
+  const v5 = p.protocolVersion === 5;
+  const clientId = pending.clientId;
+  if (core.isClosing()) return c.refuseConnect(0x88, p.protocolVersion, 'server shutting down');
+  if (options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
+    return c.refuseConnect(0x97, p.protocolVersion, 'too many connections');
+  }
+
+  // Takeover: the existing connection with this client identifier is closed [MQTT-3.1.4-2], [MQTT-3.1.4-3]
+  const existing = core.clientsById.get(clientId);
+  if (existing !== undefined) {
+    core.log.info(`client ${clientId} already connected from ${existing.address}: closing the old connection`);
+    existing.close('takeover', 0x8e);
+  }
+
+  // Session: discarded on clean session / clean start [MQTT-3.1.2-4], else resumed [MQTT-3.1.2-5]
+  let session = core.sessions.get(clientId);
+  if (session !== undefined && p.clean) {
+    core.endSession(session);
+    session = undefined;
+  }
+  const sessionPresent = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
+  const clientReceiveMaximum = v5 ? (p.properties?.receiveMaximum ?? 65535) : 65535;
+  const window = Math.min(clientReceiveMaximum, options.maxInflightMessages);
+  if (session !== undefined) core.resumeSession(session);
+  else session = core.newSession(clientId, window);
+  if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
+  else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
+  session.protocolVersion = p.protocolVersion;
+
+  c.keepalive = pending.keepalive;
+  c.will = p.will;
+  c.session = session;
+  c.setState(ConnectionState.Connected);
+  core.clientsById.set(clientId, c);
+  core.stats.connectionsTotal++;
+  if (core.clientsById.size > core.stats.clientsMaximum) core.stats.clientsMaximum = core.clientsById.size;
+
+  let properties: Properties | undefined;
+  if (v5) {
+    properties = { ...core.connackProperties, ...authProperties };
+    if (pending.assigned) properties.assignedClientIdentifier = clientId; // [MQTT-3.2.2-16]
+    if (pending.serverKeepAlive !== undefined) properties.serverKeepAlive = pending.serverKeepAlive;
+    if (p.properties?.requestResponseInformation === 1 && options.responseInformation !== undefined) {
+      properties.responseInformation = options.responseInformation;
+    }
+  }
+  c.send({ type: 'connack', sessionPresent, reasonCode: 0, properties });
+  c.connectAccepted();
+  core.log.info(`client ${clientId} connected from ${c.address} (protocol ${p.protocolVersion}, clean ${p.clean}, keepalive ${c.keepalive})`);
+  core.emit('clientConnected', c.info());
+  session.attach(c, window, Date.now());
+}

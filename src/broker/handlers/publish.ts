@@ -1,0 +1,105 @@
+// Inbound PUBLISH (section 3.3.4): resolve the topic alias, check the topic and what the client may
+// do, acknowledge by QoS, and route the message. QoS 2 is delivered when the PUBLISH first arrives;
+// a re-sent PUBLISH with the same packet id before PUBREL is not delivered again [MQTT-4.3.3-10].
+import { ProtocolError, validatePayloadFormat, type PublishPacket } from '../../codec';
+import { validateTopicName } from '../../topics';
+import type { Connection } from '../connection';
+import type { BrokerMessage } from '../message';
+
+export function handlePublish(c: Connection, p: PublishPacket): void | Promise<void> {
+  const core = c.core;
+  const options = core.options;
+  const session = c.session!;
+  const v5 = c.protocolVersion === 5;
+  core.stats.publishReceived++;
+
+  let topic = p.topic;
+  const alias = v5 ? p.properties?.topicAlias : undefined;
+  if (alias !== undefined) {
+    // 0 or above our Topic Alias Maximum [MQTT-3.3.2-8], [MQTT-3.3.2-9]
+    if (alias === 0 || alias > options.topicAliasMaximum) throw new ProtocolError(0x94, `topic alias ${alias} out of range`);
+    if (c.inboundAliases === null) c.inboundAliases = new Map();
+    if (topic.length === 0) {
+      const known = c.inboundAliases.get(alias);
+      if (known === undefined) throw new ProtocolError(0x82, `unknown topic alias ${alias}`);
+      topic = known;
+    } else {
+      c.inboundAliases.set(alias, topic);
+    }
+  }
+  if (!validateTopicName(topic)) throw new ProtocolError(0x90, `invalid topic name "${topic}"`);
+  if (p.qos > options.maximumQoS) throw new ProtocolError(0x9b, `QoS ${p.qos} not supported [MQTT-3.2.2-11]`);
+  if (p.retain && !options.retainAvailable) throw new ProtocolError(0x9a, 'retain not supported [MQTT-3.2.2-14]');
+
+  if (p.qos === 2) {
+    if (session.inboundQos2.has(p.packetId!)) {
+      // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
+      c.send({ type: 'pubrec', packetId: p.packetId! });
+      return;
+    }
+    // more unacknowledged QoS 2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-9]
+    if (session.inboundQos2.size >= options.receiveMaximum) throw new ProtocolError(0x93, 'receive maximum exceeded');
+  }
+
+  if (v5) {
+    const invalid = validatePayloadFormat(p);
+    if (invalid !== null) {
+      if (p.qos === 0) throw invalid;
+      return acknowledge(c, p, invalid.reasonCode, invalid.message);
+    }
+  }
+  // Clients never publish into $SYS (as Mosquitto): dropped, 5.0 acknowledges with Not authorized
+  if (topic.startsWith('$SYS')) return acknowledge(c, p, 0x87, 'publishing to $SYS is not allowed');
+  if (options.messageSizeLimit > 0 && p.payload.length > options.messageSizeLimit) {
+    core.log.info(`client ${c.label()} published ${p.payload.length} bytes on ${topic}, more than message_size_limit`);
+    return acknowledge(c, p, 0x97, 'message size limit exceeded');
+  }
+
+  const authorize = options.authorizePublish;
+  if (authorize !== undefined) {
+    const verdict = topic === p.topic ? authorize(c, p) : authorize(c, { ...p, topic });
+    if (verdict instanceof Promise) return verdict.then((v) => afterAuthorize(c, p, topic, v));
+    return afterAuthorize(c, p, topic, verdict);
+  }
+  accept(c, p, topic);
+}
+
+function afterAuthorize(c: Connection, p: PublishPacket, topic: string, verdict: boolean | number): void {
+  if (verdict === true || verdict === 0) return accept(c, p, topic);
+  acknowledge(c, p, verdict === false ? 0x87 : verdict, 'not authorized');
+}
+
+function accept(c: Connection, p: PublishPacket, topic: string): void {
+  const message: BrokerMessage = {
+    topic,
+    payload: p.payload,
+    qos: p.qos,
+    retain: p.retain,
+    origin: c.id,
+  };
+  const props = p.properties;
+  if (props !== undefined) {
+    // Topic Alias and Subscription Identifiers belong to one hop; everything else is forwarded unchanged [MQTT-3.3.2-17], [MQTT-3.3.2-18]
+    const { topicAlias, subscriptionIdentifiers, ...forwarded } = props;
+    void topicAlias;
+    void subscriptionIdentifiers;
+    if (Object.keys(forwarded).length > 0) message.properties = forwarded;
+    if (forwarded.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + forwarded.messageExpiryInterval * 1000;
+  }
+  if (p.qos === 2) c.session!.inboundQos2.add(p.packetId!);
+  c.core.publishMessage(message, c.id);
+  acknowledge(c, p, 0);
+}
+
+/** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */
+function acknowledge(c: Connection, p: PublishPacket, reasonCode: number, reasonString?: string): void {
+  if (p.qos === 0) return;
+  const v5 = c.protocolVersion === 5;
+  // 3.1.1 has no way to refuse a PUBLISH: it is acknowledged as usual and dropped
+  c.send({
+    type: p.qos === 1 ? 'puback' : 'pubrec',
+    packetId: p.packetId!,
+    reasonCode: v5 ? reasonCode : undefined,
+    properties: v5 && reasonCode !== 0 && reasonString !== undefined ? { reasonString } : undefined,
+  });
+}

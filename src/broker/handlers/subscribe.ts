@@ -1,0 +1,100 @@
+// SUBSCRIBE (section 3.8.4): one reason code per filter in SUBACK, then the retained messages that
+// match each new subscription, per its Retain Handling [MQTT-3.3.1-9..-11].
+import { ProtocolError, type QoS, type SubscribePacket, type Subscription } from '../../codec';
+import { isSharedFilter, validateTopicFilter } from '../../topics';
+import type { Connection } from '../connection';
+import { ConnectionState } from '../connection-state';
+import { isExpired } from '../message';
+import type { Session, SessionSubscription } from '../session';
+
+export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promise<void> {
+  const v5 = c.protocolVersion === 5;
+  const subscriptionIdentifier = v5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
+  if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 [MQTT-3.8.2-?]');
+  const authorize = c.core.options.authorizeSubscribe;
+  const verdicts: (number | boolean | Promise<number | boolean>)[] = [];
+  let async = false;
+  for (const s of p.subscriptions) {
+    if (v5 && s.noLocal && isSharedFilter(s.topicFilter)) {
+      throw new ProtocolError(0x82, 'No Local on a shared subscription [MQTT-3.8.3-4]');
+    }
+    if (!validateTopicFilter(s.topicFilter)) {
+      verdicts.push(v5 ? 0x8f : 0x80);
+      continue;
+    }
+    const granted = Math.min(s.qos, c.core.options.maximumQoS);
+    if (authorize === undefined) {
+      verdicts.push(granted);
+      continue;
+    }
+    const verdict = authorize(c, { topicFilter: s.topicFilter, qos: granted as QoS });
+    if (verdict instanceof Promise) async = true;
+    verdicts.push(verdict);
+  }
+  if (async) return Promise.all(verdicts).then((v) => complete(c, p, v, subscriptionIdentifier));
+  complete(c, p, verdicts as (number | boolean)[], subscriptionIdentifier);
+}
+
+function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean)[], subscriptionIdentifier: number | undefined): void {
+  if (c.state !== ConnectionState.Connected) return;
+  const core = c.core;
+  const session = c.session!;
+  const v5 = c.protocolVersion === 5;
+  const reasonCodes: number[] = [];
+  const added: { subscription: SessionSubscription; isNew: boolean }[] = [];
+  const accepted: Subscription[] = [];
+  for (let i = 0; i < p.subscriptions.length; i++) {
+    const s = p.subscriptions[i];
+    const verdict = verdicts[i];
+    let code: number;
+    if (verdict === true) code = Math.min(s.qos, core.options.maximumQoS);
+    else if (verdict === false) code = v5 ? 0x87 : 0x80;
+    else code = verdict;
+    if (code >= 0x80 && !v5) code = 0x80; // 3.1.1 has one failure code [MQTT-3.9.3-2]
+    reasonCodes.push(code);
+    if (code >= 0x80) continue;
+    const subscription: SessionSubscription = {
+      session,
+      topicFilter: s.topicFilter,
+      qos: code as QoS,
+      noLocal: v5 && s.noLocal === true,
+      retainAsPublished: v5 && s.retainAsPublished === true,
+      retainHandling: v5 ? (s.retainHandling ?? 0) : 0,
+      subscriptionIdentifier,
+      shared: isSharedFilter(s.topicFilter),
+    };
+    // an existing subscription with the same filter is replaced [MQTT-3.8.4-3]
+    const isNew = core.router.subscribe(subscription);
+    added.push({ subscription, isNew });
+    accepted.push({ ...s, qos: code as QoS });
+  }
+  // SUBACK with one reason code per filter, in order [MQTT-3.8.4-1], [MQTT-3.9.3-1]
+  c.send({ type: 'suback', packetId: p.packetId, reasonCodes });
+  if (accepted.length > 0) {
+    core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
+    if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
+  }
+  for (const { subscription, isNew } of added) sendRetained(c, session, subscription, isNew);
+}
+
+/**
+ * Retained messages for a new subscription, RETAIN set [MQTT-3.3.1-8]: always with Retain Handling 0,
+ * only for a new subscription with 1 [MQTT-3.3.1-10], never with 2 [MQTT-3.3.1-11] nor for a shared
+ * subscription (section 4.8.2).
+ */
+function sendRetained(c: Connection, session: Session, subscription: SessionSubscription, isNew: boolean): void {
+  if (subscription.shared || subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
+  c.core.store.matchRetained(subscription.topicFilter).then(
+    (messages) => {
+      if (session.subscriptions.get(subscription.topicFilter) !== subscription) return; // unsubscribed meanwhile
+      const now = Date.now();
+      const ids = subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined;
+      for (const message of messages) {
+        if (isExpired(message, now)) continue;
+        const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
+        session.deliver(message, qos, true, ids, now);
+      }
+    },
+    (err: Error) => c.core.log.error(`store: retained for ${subscription.topicFilter}: ${err.message}`),
+  );
+}

@@ -1,0 +1,11 @@
+// The broker engine: see docs/architecture.md, section src/broker.
+export { Broker, createBroker } from './broker';
+export type { BrokerAddress, InjectedMessage } from './broker';
+export type {
+  BrokerOptions, ListenerOptions, BrokerLogger, LogLevel, ClientHandle, AuthenticateResult, EnhancedAuthStep,
+  EnhancedAuthResult, ConnectionInfo,
+} from './options';
+export type { BrokerEvents, ClientInfo, DropReason } from './events';
+export type { BrokerMessage } from './message';
+export { MemoryStore } from './store';
+export type { BrokerStore, StoredSession, StoredSubscription, StoredInflight } from './store';

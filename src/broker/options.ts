@@ -1,0 +1,138 @@
+// Broker options (the names follow mosquitto.conf where one exists) and their defaults.
+import type { Duplex } from 'node:stream';
+import type { PublishPacket, QoS } from '../codec/types';
+import type { BrokerStore } from './store/types';
+
+export interface ListenerOptions {
+  /** 0 = any free port; `addresses()` tells the one bound. */
+  port: number;
+  host?: string;
+  protocol?: 'mqtt' | 'ws';
+  /** WebSocket path (any path when absent). */
+  path?: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface BrokerLogger {
+  debug?(message: string): void;
+  info?(message: string): void;
+  warn?(message: string): void;
+  error?(message: string): void;
+}
+
+/** What hooks see of a client. */
+export interface ClientHandle {
+  readonly id: string;
+  readonly address: string;
+  readonly protocolVersion: number;
+  readonly username: string | undefined;
+}
+
+/** An authentication verdict: true/false, or a reason code (0 = accepted; 5.0 codes, mapped for 3.1.1). */
+export type AuthenticateResult = boolean | { reasonCode: number; reasonString?: string };
+
+/** Enhanced authentication (5.0 AUTH exchange) step: what the client sent and what to answer. */
+export interface EnhancedAuthStep {
+  method: string;
+  data?: Buffer;
+}
+export interface EnhancedAuthResult {
+  /** 0x00 Success, 0x18 Continue authentication (send `data` in AUTH), or a failure code. */
+  reasonCode: number;
+  data?: Buffer;
+  reasonString?: string;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface BrokerOptions {
+  listeners?: ListenerOptions[];
+  /** Simultaneous clients; further CONNECTs are refused (0x97 / return code 3). 0 or less = no limit. */
+  maxConnections?: number;
+  /** Largest packet accepted from a client, and advertised as Maximum Packet Size (5.0). */
+  maxPacketSize?: number;
+  /** Largest PUBLISH payload accepted; larger ones are dropped. 0 = no limit. */
+  messageSizeLimit?: number;
+  /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. */
+  maxQueuedMessages?: number;
+  /** Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum). */
+  maxInflightMessages?: number;
+  /** Receive Maximum advertised to 5.0 clients: unacknowledged inbound QoS 2 PUBLISHes allowed. */
+  receiveMaximum?: number;
+  /** Largest keepalive allowed; 5.0 clients asking for more get Server Keep Alive, 3.1.1 ones are refused. */
+  maxKeepalive?: number;
+  /** Seconds a 3.1.1 persistent session outlives its client; 0 = forever. */
+  persistentClientExpiration?: number;
+  allowZeroLengthClientId?: boolean;
+  /** Seconds between $SYS updates; 0 = off. */
+  sysInterval?: number;
+  /** Milliseconds a new connection has to send CONNECT. */
+  connectTimeout?: number;
+  /** Topic Alias Maximum advertised to 5.0 clients (inbound aliases); 0 = none. */
+  topicAliasMaximum?: number;
+  /** Highest QoS accepted from clients (advertised as Maximum QoS when below 2). */
+  maximumQoS?: QoS;
+  retainAvailable?: boolean;
+  /** Bytes waiting in a socket beyond which QoS 0 messages to that client are dropped. */
+  maxOutgoingBufferSize?: number;
+  tcpNoDelay?: boolean;
+  /** Sent as Response Information to 5.0 clients that request it. */
+  responseInformation?: string;
+  store?: BrokerStore;
+  logger?: BrokerLogger;
+  /** Level at which protocol violations by clients are logged. */
+  protocolErrorLogLevel?: LogLevel;
+  authenticate?: (client: ClientHandle, username: string | undefined, password: Buffer | undefined) => MaybePromise<AuthenticateResult>;
+  /** 5.0 enhanced authentication; without it an Authentication Method is refused with 0x8C. */
+  enhancedAuthenticate?: (client: ClientHandle, step: EnhancedAuthStep) => MaybePromise<EnhancedAuthResult>;
+  /** true/false or a reason code (0x87 Not authorized...). */
+  authorizePublish?: (client: ClientHandle, packet: PublishPacket) => MaybePromise<boolean | number>;
+  /** Granted QoS (0..2), a failure reason code (>= 0x80), or true (as requested) / false. */
+  authorizeSubscribe?: (client: ClientHandle, subscription: { topicFilter: string; qos: QoS }) => MaybePromise<boolean | number>;
+}
+
+/** A transport entering the broker: `handle(stream, info)`. */
+export interface ConnectionInfo {
+  address?: string;
+  port?: number;
+  listener?: ListenerOptions;
+}
+
+export type ResolvedOptions = Required<
+  Omit<BrokerOptions, 'store' | 'logger' | 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'responseInformation'>
+> &
+  Pick<BrokerOptions, 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'responseInformation' | 'logger'>;
+
+export const MAX_PACKET_SIZE = 268_435_455 + 5;
+
+export function resolveOptions(options: BrokerOptions): ResolvedOptions {
+  return {
+    listeners: options.listeners ?? [{ host: '127.0.0.1', port: 1883 }],
+    maxConnections: options.maxConnections ?? 0,
+    maxPacketSize: options.maxPacketSize && options.maxPacketSize > 0 ? options.maxPacketSize : MAX_PACKET_SIZE,
+    messageSizeLimit: options.messageSizeLimit ?? 0,
+    maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    maxInflightMessages: options.maxInflightMessages && options.maxInflightMessages > 0 ? options.maxInflightMessages : 20,
+    receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : 65535,
+    maxKeepalive: options.maxKeepalive ?? 65535,
+    persistentClientExpiration: options.persistentClientExpiration ?? 0,
+    allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,
+    sysInterval: options.sysInterval ?? 10,
+    connectTimeout: options.connectTimeout ?? 10_000,
+    topicAliasMaximum: options.topicAliasMaximum ?? 10,
+    maximumQoS: options.maximumQoS ?? 2,
+    retainAvailable: options.retainAvailable ?? true,
+    maxOutgoingBufferSize: options.maxOutgoingBufferSize ?? 16 * 1024 * 1024,
+    tcpNoDelay: options.tcpNoDelay ?? true,
+    protocolErrorLogLevel: options.protocolErrorLogLevel ?? 'info',
+    responseInformation: options.responseInformation,
+    logger: options.logger,
+    authenticate: options.authenticate,
+    enhancedAuthenticate: options.enhancedAuthenticate,
+    authorizePublish: options.authorizePublish,
+    authorizeSubscribe: options.authorizeSubscribe,
+  };
+}
+
+export type { Duplex };

@@ -1,0 +1,229 @@
+// A client's session on the broker (MQTT 5 section 4.1): subscriptions, outbound QoS 1/2 messages in
+// flight, the queue behind them and the inbound QoS 2 packet ids awaiting PUBREL. It owns no socket:
+// while the client is connected it writes through a SessionOutlet (the connection).
+import type { QoS, WillMessage } from '../codec/types';
+import type { DropReason } from './events';
+import { type BrokerMessage, isExpired } from './message';
+
+/** One delivery of a message to this session: the QoS and RETAIN flag it goes out with. */
+export interface Delivery {
+  message: BrokerMessage;
+  qos: QoS;
+  retain: boolean;
+  /** 5.0 Subscription Identifiers of every matching subscription [MQTT-3.3.4-3]. */
+  subscriptionIdentifiers: number[] | undefined;
+}
+
+export interface InflightEntry extends Delivery {
+  packetId: number;
+  /** 'publish': awaiting PUBACK / PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
+  state: 'publish' | 'pubrel';
+}
+
+/** The connection side of a session, while the client is connected. */
+export interface SessionOutlet {
+  /** Writes a PUBLISH; false when it cannot go to this client (larger than its Maximum Packet Size). */
+  sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+  /** False while the socket holds more than the outgoing buffer bound (QoS 0 is then dropped). */
+  writable(): boolean;
+}
+
+/** A subscription held by a session; the value stored in the subscription tree. */
+export interface SessionSubscription {
+  session: Session;
+  topicFilter: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionIdentifier: number | undefined;
+  shared: boolean;
+}
+
+export type DropHandler = (message: BrokerMessage, clientId: string, reason: DropReason) => void;
+
+export const SESSION_NEVER_EXPIRES = 0xffffffff;
+
+export class Session {
+  outlet: SessionOutlet | null = null;
+  readonly subscriptions = new Map<string, SessionSubscription>();
+  /** Outbound QoS 1/2 by packet id, in the order they were first sent (Map keeps insertion order). */
+  readonly inflight = new Map<number, InflightEntry>();
+  /** Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come yet. */
+  readonly inboundQos2 = new Set<number>();
+  /** Seconds the session outlives its connection; SESSION_NEVER_EXPIRES = forever. */
+  sessionExpiryInterval = 0;
+  /** Outbound in-flight window: min(client's Receive Maximum, maxInflightMessages). */
+  window: number;
+  expiryTimer: NodeJS.Timeout | undefined;
+  /** A Will Message waiting for its Will Delay Interval or the end of the session. */
+  pendingWill: WillMessage | undefined;
+  willTimer: NodeJS.Timeout | undefined;
+  disconnectedAt: number | undefined;
+  /** Protocol level of the client that last connected to the session (RETAIN and 5.0-only fields). */
+  protocolVersion = 4;
+
+  /** Scratch state of the router while it matches one message (see Router). */
+  matchStamp = 0;
+  matchQos: QoS = 0;
+  matchRetainAsPublished = false;
+  readonly matchIds: number[] = [];
+
+  private queue: Delivery[] = [];
+  private queueHead = 0;
+  private nextPacketId = 1;
+
+  constructor(
+    readonly clientId: string,
+    private readonly maxQueued: number,
+    window: number,
+    private readonly onDrop: DropHandler,
+  ) {
+    this.window = window;
+  }
+
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /**
+   * Sends or queues one delivery. QoS 0 goes only to a connected client (not queued while offline);
+   * QoS 1/2 goes out while the window has room, else waits in the bounded queue.
+   */
+  deliver(message: BrokerMessage, qos: QoS, retain: boolean, subscriptionIdentifiers: number[] | undefined, now: number): void {
+    const outlet = this.outlet;
+    if (qos === 0) {
+      if (outlet === null) return;
+      if (isExpired(message, now)) return this.onDrop(message, this.clientId, 'expired');
+      if (!outlet.writable()) return this.onDrop(message, this.clientId, 'buffer-full');
+      const delivery: Delivery = { message, qos, retain, subscriptionIdentifiers };
+      if (!outlet.sendPublish(delivery, undefined, false)) this.onDrop(message, this.clientId, 'too-large');
+      return;
+    }
+    const delivery: Delivery = {
+      message,
+      qos,
+      retain,
+      subscriptionIdentifiers: subscriptionIdentifiers === undefined ? undefined : subscriptionIdentifiers.slice(),
+    };
+    if (outlet !== null && this.queued === 0 && this.inflight.size < this.window) {
+      this.send(delivery, now);
+      return;
+    }
+    if (this.queued >= this.maxQueued) {
+      this.onDrop(message, this.clientId, 'queue-full');
+      return;
+    }
+    this.queue.push(delivery);
+  }
+
+  /** PUBACK for a QoS 1 delivery; false when no such delivery is in flight. */
+  puback(packetId: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 1) return false;
+    this.inflight.delete(packetId);
+    this.drain(now);
+    return true;
+  }
+
+  /**
+   * PUBREC for a QoS 2 delivery: the PUBREL to send, or, with a failure reason code, the end of the
+   * flow [MQTT-4.3.3-4]. False when the packet id is unknown.
+   */
+  pubrec(packetId: number, reasonCode: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 2) return false;
+    if (reasonCode >= 0x80) {
+      this.inflight.delete(packetId);
+      this.drain(now);
+      return true;
+    }
+    entry.state = 'pubrel';
+    this.outlet?.sendPubrel(packetId);
+    return true;
+  }
+
+  /** PUBCOMP ends a QoS 2 delivery; false when no PUBREL with that id is outstanding. */
+  pubcomp(packetId: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.state !== 'pubrel') return false;
+    this.inflight.delete(packetId);
+    this.drain(now);
+    return true;
+  }
+
+  /**
+   * The client (re)connected: unacknowledged PUBLISHes go again with DUP set and PUBRELs again, in
+   * their original order [MQTT-4.4.0-1], [MQTT-4.6.0-1], then the queue drains into the window.
+   */
+  attach(outlet: SessionOutlet, window: number, now: number): void {
+    this.outlet = outlet;
+    this.window = window;
+    this.disconnectedAt = undefined;
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 'pubrel') outlet.sendPubrel(entry.packetId);
+      else if (!outlet.sendPublish(entry, entry.packetId, true)) {
+        this.inflight.delete(entry.packetId);
+        this.onDrop(entry.message, this.clientId, 'too-large');
+      }
+    }
+    this.drain(now);
+  }
+
+  detach(now: number): void {
+    this.outlet = null;
+    this.disconnectedAt = now;
+  }
+
+  /** The session ends: what is queued or in flight is lost. */
+  discard(): void {
+    for (let i = this.queueHead; i < this.queue.length; i++) this.onDrop(this.queue[i].message, this.clientId, 'session-ended');
+    this.queue = [];
+    this.queueHead = 0;
+    this.inflight.clear();
+    this.inboundQos2.clear();
+  }
+
+  /** Moves queued deliveries into the window while the client is connected; expired ones are dropped. */
+  drain(now: number): void {
+    while (this.outlet !== null && this.queueHead < this.queue.length && this.inflight.size < this.window) {
+      const delivery = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined as unknown as Delivery;
+      this.send(delivery, now);
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private send(delivery: Delivery, now: number): void {
+    if (isExpired(delivery.message, now)) {
+      this.onDrop(delivery.message, this.clientId, 'expired');
+      return;
+    }
+    const packetId = this.allocatePacketId();
+    const entry = delivery as InflightEntry;
+    entry.packetId = packetId;
+    entry.state = 'publish';
+    this.inflight.set(packetId, entry);
+    if (!this.outlet!.sendPublish(entry, packetId, false)) {
+      // larger than the client accepts: not sent at all [MQTT-3.1.2-25]
+      this.inflight.delete(packetId);
+      this.onDrop(delivery.message, this.clientId, 'too-large');
+    }
+  }
+
+  /** A packet id not in use by another outbound flow [MQTT-2.2.1-3]. */
+  private allocatePacketId(): number {
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+}

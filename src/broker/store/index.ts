@@ -1,0 +1,2 @@
+export { MemoryStore } from './memory-store';
+export type { BrokerStore, StoredSession, StoredSubscription, StoredInflight } from './types';
