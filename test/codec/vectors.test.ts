@@ -23,6 +23,7 @@ describe('golden packet vectors', () => {
       test('decodes to the packet', () => {
         assert.deepEqual(decodeAll(Buffer.from(v.hex, 'hex'), v.version), [v.packet]);
       });
+      if (v.decodeOnly) return;
       test('encodes to the bytes', () => {
         assert.equal(encode(v.packet, v.version).toString('hex'), v.hex);
         assert.equal(encodedLength(v.packet, v.version), v.hex.length / 2);

@@ -1,4 +1,4 @@
-// AUTH (section 3.15), 5.0 only: reason code and properties, both left out for 0x00 without properties.
+// AUTH (section 3.15), 5.0 only: reason code and properties.
 import { malformed } from '../protocol-error';
 import { variableByteIntegerLength } from '../primitives';
 import { propertiesLength, readProperties, writePropertiesWithLength } from '../properties';
@@ -18,14 +18,14 @@ export const auth: PacketCodec<AuthPacket> = {
     const rc = p.reasonCode ?? 0;
     checkReasonCode(rc, 'auth');
     const pl = propertiesLength(p.properties, CODE);
-    if (pl === 0 && rc === 0) return 0;
+    // Always written although 0x00 without properties could be left out (section 3.15.2.1):
+    // mqtt-packet, and so MQTT.js, cannot parse an AUTH of remaining length 0.
     return 1 + variableByteIntegerLength(pl) + pl;
   },
 
   write(p, _version, buf, pos) {
     const rc = p.reasonCode ?? 0;
     const pl = propertiesLength(p.properties, CODE);
-    if (pl === 0 && rc === 0) return pos;
     buf[pos++] = rc;
     return writePropertiesWithLength(buf, pos, p.properties, pl);
   },

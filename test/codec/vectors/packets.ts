@@ -8,6 +8,8 @@ export interface PacketVector {
   version: ProtocolVersion;
   packet: Packet;
   hex: string;
+  /** A form we read but do not write. */
+  decodeOnly?: boolean;
 }
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -217,7 +219,13 @@ export const packetVectors: PacketVector[] = [
     packet: { type: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } },
     hex: hex('e0 07 00', '05 11 00000000'),
   },
-  { name: '5.0 AUTH success, all left out', version: 5, packet: { type: 'auth' }, hex: 'f000' },
+  { name: '5.0 AUTH success, all left out (decoded; never encoded so)', version: 5, packet: { type: 'auth' }, hex: 'f000', decodeOnly: true },
+  {
+    name: '5.0 AUTH success, written in full for peers that need it',
+    version: 5,
+    packet: { type: 'auth', reasonCode: 0 },
+    hex: hex('f0 02', '00 // success', '00 // property length'),
+  },
   {
     name: '5.0 AUTH continue authentication',
     version: 5,
