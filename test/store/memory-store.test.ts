@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/broker/store';
+import { runStoreSuite } from './abstract-store';
+
+runStoreSuite('memory', () => new MemoryStore());
