@@ -52,6 +52,9 @@ export function usernameProblem(username: string): string | null {
   if (Buffer.byteLength(username, 'utf8') > 65535) return 'Username must be less than 65536 characters long.';
   if (/[\u0000-\u001f\u007f]/.test(username)) return 'Username must not contain control characters.';
   if (username.includes(':')) return "Username must not contain the ':' character.";
+  // Both would not read back: a line starting with '#' is a comment, blanks around a name are trimmed.
+  if (username.startsWith('#')) return "Username must not start with the '#' character.";
+  if (username.trim() !== username) return 'Username must not start or end with a blank.';
   return null;
 }
 

@@ -87,6 +87,11 @@ describe('PasswordFile', () => {
     await assert.rejects(pw.setPassword('a:b', 'x', { iterations: 1 }), /':'/);
     await assert.rejects(pw.setPassword('', 'x', { iterations: 1 }), /empty/);
     await assert.rejects(pw.setPassword('a\nb', 'x', { iterations: 1 }), /control/);
+    await assert.rejects(pw.setPassword('#admin', 'x', { iterations: 1 }), /'#'/, 'would read back as a comment');
+    await assert.rejects(pw.setPassword(' padded', 'x', { iterations: 1 }), /blank/);
+    await assert.rejects(pw.setPassword('padded ', 'x', { iterations: 1 }), /blank/);
+    await pw.setPassword('a#b+c', 'x', { iterations: 1 });
+    assert.deepEqual(PasswordFile.parse(pw.toString()).usernames(), ['a#b+c']);
   });
 
   test('parse errors name the file and the line', () => {
