@@ -1,0 +1,137 @@
+// Launchers for the brokers under test, each its own child process on a free loopback port with
+// TCP_NODELAY on: ours through its CLI, Aedes through aedes-broker.js, Mosquitto with a generated
+// configuration. Brokers start through bash to raise the open-files limit to the hard limit.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { waitForPort } from '../../test/helpers/net';
+import { stopChild, track } from './children';
+import { LoadConnection } from './load-connection';
+import { residentBytes } from './proc';
+
+export type BrokerKind = 'mqtt-hub' | 'aedes' | 'mosquitto';
+
+export const BROKER_LABELS: Record<BrokerKind, string> = { 'mqtt-hub': 'mqtt-hub', aedes: 'Aedes', mosquitto: 'Mosquitto' };
+
+export interface BrokerProcess {
+  kind: BrokerKind;
+  port: number;
+  pid: number;
+  /** Resident set size now, in bytes. */
+  residentBytes(): number;
+  /** What the broker printed (the last 64 KB). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The build folder this file runs from (<build>/bench/load/brokers.js). */
+const buildRoot = path.resolve(__dirname, '..', '..');
+export const ourCliPath = path.join(buildRoot, 'src', 'cli', 'main.js');
+const aedesLauncherPath = path.join(__dirname, 'aedes-broker.js');
+
+const RAISE_FD_LIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+const START_TIMEOUT_MS = 10_000;
+const OUTPUT_LIMIT = 64 * 1024;
+
+function mosquittoConfig(port: number): string {
+  return [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'set_tcp_nodelay true',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    // Unlimited queue: the bench keeps its own bound on what is on the way, and a dropped message would
+    // stall a QoS 1/2 window instead of measuring throughput.
+    'max_queued_messages 0',
+    // Mosquitto also takes this as the limit of incoming QoS 2 flows and disconnects a 3.1.1 client
+    // past it (default 20); the QoS 2 scenario keeps 64 in flight.
+    'max_inflight_messages 64',
+    '',
+  ].join('\n');
+}
+
+/** Why a broker cannot run here, or null when it can (our CLI is checked further by probing it). */
+export function unavailableReason(kind: BrokerKind): string | null {
+  switch (kind) {
+    case 'mqtt-hub':
+      return fs.existsSync(ourCliPath) ? null : `${ourCliPath} is not built`;
+    case 'aedes':
+      return fs.existsSync(aedesLauncherPath) ? null : `${aedesLauncherPath} is not built`;
+    case 'mosquitto':
+      try {
+        execFileSync('mosquitto', ['-h'], { stdio: 'ignore' });
+        return null;
+      } catch (err) {
+        // mosquitto -h exits 3 after printing its usage: it is installed.
+        return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'mosquitto is not installed' : null;
+      }
+  }
+}
+
+export function mosquittoVersion(): string {
+  try {
+    execFileSync('mosquitto', ['-h'], { stdio: 'pipe' });
+  } catch (err) {
+    const out = String((err as { stdout?: Buffer }).stdout ?? '');
+    const m = /mosquitto version (\S+)/.exec(out);
+    if (m) return m[1];
+  }
+  return 'unknown';
+}
+
+export async function startBroker(kind: BrokerKind, port: number): Promise<BrokerProcess> {
+  let command: string[];
+  let confDir: string | null = null;
+  switch (kind) {
+    case 'mqtt-hub':
+      command = [process.execPath, ourCliPath, 'broker', '--port', String(port)];
+      break;
+    case 'aedes':
+      command = [process.execPath, aedesLauncherPath, String(port)];
+      break;
+    case 'mosquitto': {
+      confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bench-mosquitto-'));
+      const conf = path.join(confDir, 'mosquitto.conf');
+      fs.writeFileSync(conf, mosquittoConfig(port));
+      command = ['mosquitto', '-c', conf];
+      break;
+    }
+  }
+  const child: ChildProcess = track(spawn('bash', ['-c', RAISE_FD_LIMIT, 'bench-broker', ...command], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let output = '';
+  const collect = (d: Buffer): void => {
+    output = (output + d.toString()).slice(-OUTPUT_LIMIT);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const cleanup = (): void => {
+    if (confDir !== null) fs.rmSync(confDir, { recursive: true, force: true });
+  };
+  const broker: BrokerProcess = {
+    kind,
+    port,
+    pid: child.pid!,
+    residentBytes: () => residentBytes(child.pid!),
+    output: () => output,
+    stop: async () => {
+      await stopChild(child);
+      cleanup();
+    },
+  };
+  try {
+    const exitedEarly = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`${kind} exited (${signal ?? code}) before accepting connections:\n${output}`))),
+    );
+    exitedEarly.catch(() => {});
+    await Promise.race([waitForPort(port, '127.0.0.1', START_TIMEOUT_MS), exitedEarly]);
+    // Accepting TCP is not enough: it must answer an MQTT CONNECT.
+    const probe = await Promise.race([LoadConnection.open({ port, clientId: 'bench-probe', timeoutMs: START_TIMEOUT_MS }), exitedEarly]);
+    probe.close();
+  } catch (err) {
+    await broker.stop();
+    throw err;
+  }
+  return broker;
+}
