@@ -39,11 +39,6 @@ interface CompiledRule {
   usesClientId: boolean;
 }
 
-interface ApplicableRule {
-  access: AclAccess;
-  levels: Levels;
-}
-
 const PLACEHOLDER = /%[uc]/g;
 
 function compile(rule: AclRule): CompiledRule {
@@ -116,64 +111,84 @@ export class AclRules {
     return AclRules.parse(await fs.promises.readFile(file, 'utf8'), file);
   }
 
-  /** The rules that apply to this client, patterns substituted; unsafe substitutions left out. */
-  private applicable(clientId: string, username: string | null | undefined): ApplicableRule[] {
+  /**
+   * The decisions for one client, its rules gathered and substituted once: the broker can keep this
+   * for the life of a connection and ask it for every PUBLISH and delivery.
+   */
+  forClient(clientId: string, username: string | null | undefined): ClientAcl {
     const user = username ?? undefined;
-    const out: ApplicableRule[] = [];
-    for (const r of this.byUser.get(user ?? null) ?? []) out.push({ access: r.access, levels: r.levels });
+    const applicable: Array<{ access: AclAccess; levels: Levels }> = [];
+    for (const r of this.byUser.get(user ?? null) ?? []) applicable.push(r);
     for (const r of this.patterns) {
       const levels = substitute(r, clientId, user);
-      if (levels) out.push({ access: r.access, levels });
+      if (levels) applicable.push({ access: r.access, levels });
     }
-    return out;
-  }
-
-  private decide(
-    clientId: string,
-    username: string | null | undefined,
-    topic: string,
-    allows: (a: AclAccess) => boolean,
-  ): boolean {
-    if (!isTopicName(topic)) return false;
-    const topicLevels = splitLevels(topic);
-    let allowed = false;
-    for (const r of this.applicable(clientId, username)) {
-      if (!matches(r.levels, topicLevels)) continue;
-      if (r.access === 'deny') return false;
-      if (allows(r.access)) allowed = true;
-    }
-    return allowed;
+    return new ClientAcl(
+      applicable.filter((r) => allowsRead(r.access)).map((r) => r.levels),
+      applicable.filter((r) => allowsWrite(r.access)).map((r) => r.levels),
+      applicable.filter((r) => r.access === 'deny').map((r) => r.levels),
+    );
   }
 
   /** May this client receive a message on `topic` (each delivery, retained messages included)? */
   canRead(clientId: string, username: string | null | undefined, topic: string): boolean {
-    return this.decide(clientId, username, topic, allowsRead);
+    return this.forClient(clientId, username).canRead(topic);
   }
 
   /** May this client publish to `topic` (and set a will on it)? */
   canWrite(clientId: string, username: string | null | undefined, topic: string): boolean {
-    return this.decide(clientId, username, topic, allowsWrite);
+    return this.forClient(clientId, username).canWrite(topic);
   }
 
   /** How much of what `filter` can match this client may read; 'none' for an invalid filter. */
   subscribeCoverage(clientId: string, username: string | null | undefined, filter: string): SubscribeCoverage {
-    const plain = subscribedFilter(filter);
-    if (plain === null) return 'none';
-    const levels = splitLevels(plain);
-    if (!isValidFilterLevels(levels)) return 'none';
-    const rules = this.applicable(clientId, username);
-    const reads = rules.filter((r) => allowsRead(r.access)).map((r) => r.levels);
-    const denies = rules.filter((r) => r.access === 'deny').map((r) => r.levels);
-    if (covers(levels, reads) && !denies.some((d) => intersects(levels, d))) return 'all';
-    for (const r of reads) {
-      const both = intersect(levels, r);
-      if (both && !covers(both, denies)) return 'some';
-    }
-    return 'none';
+    return this.forClient(clientId, username).subscribeCoverage(filter);
   }
 
   /** Grants a subscription only when every topic it can match is readable (see the file comment). */
   canSubscribe(clientId: string, username: string | null | undefined, filter: string): boolean {
-    return this.subscribeCoverage(clientId, username, filter) === 'all';
+    return this.forClient(clientId, username).canSubscribe(filter);
+  }
+}
+
+/** The rules of one client (see AclRules.forClient). */
+export class ClientAcl {
+  constructor(
+    private readonly reads: readonly Levels[],
+    private readonly writes: readonly Levels[],
+    private readonly denies: readonly Levels[],
+  ) {}
+
+  private decide(topic: string, allowing: readonly Levels[]): boolean {
+    if (!isTopicName(topic)) return false;
+    const topicLevels = splitLevels(topic);
+    for (const d of this.denies) if (matches(d, topicLevels)) return false;
+    for (const r of allowing) if (matches(r, topicLevels)) return true;
+    return false;
+  }
+
+  canRead(topic: string): boolean {
+    return this.decide(topic, this.reads);
+  }
+
+  canWrite(topic: string): boolean {
+    return this.decide(topic, this.writes);
+  }
+
+  subscribeCoverage(filter: string): SubscribeCoverage {
+    const plain = subscribedFilter(filter);
+    if (plain === null) return 'none';
+    const levels = splitLevels(plain);
+    if (!isValidFilterLevels(levels)) return 'none';
+    if (covers(levels, this.reads) && !this.denies.some((d) => intersects(levels, d))) return 'all';
+    for (const r of this.reads) {
+      const both = intersect(levels, r);
+      if (both && !covers(both, this.denies)) return 'some';
+    }
+    return 'none';
+  }
+
+  canSubscribe(filter: string): boolean {
+    return this.subscribeCoverage(filter) === 'all';
   }
 }

@@ -11,4 +11,4 @@ export {
 } from './password-hash';
 export { PasswordFile, PasswordFileError, PasswordFileParseOptions, usernameProblem } from './password-file';
 export { AclAccess, AclFileError, AclRule, parseAclFile } from './acl-file';
-export { AclRules, SubscribeCoverage } from './acl-rules';
+export { AclRules, ClientAcl, SubscribeCoverage } from './acl-rules';

@@ -59,7 +59,12 @@ export function usernameProblem(username: string): string | null {
 }
 
 export class PasswordFile {
-  private constructor(private readonly lines: Line[]) {}
+  /** Entries by username, for O(1) logins; the same objects as in `lines`. */
+  private readonly index = new Map<string, EntryLine>();
+
+  private constructor(private readonly lines: Line[]) {
+    for (const l of lines) if (l.kind === 'entry') this.index.set(l.username, l);
+  }
 
   static empty(): PasswordFile {
     return new PasswordFile([]);
@@ -107,11 +112,11 @@ export class PasswordFile {
   }
 
   private entry(username: string): EntryLine | undefined {
-    return this.entries().find((e) => e.username === username);
+    return this.index.get(username);
   }
 
   get size(): number {
-    return this.entries().length;
+    return this.index.size;
   }
 
   usernames(): string[] {
@@ -131,10 +136,10 @@ export class PasswordFile {
    * True when the user exists and the password matches its hash. An unknown user costs about as much
    * time as a known one, so timing does not tell which usernames exist.
    */
-  async verify(username: string, password: string | Buffer): Promise<boolean> {
+  async verify(username: string, password: string | Buffer | undefined): Promise<boolean> {
     const e = this.entry(username);
-    if (!e || !e.hash) {
-      await burnVerifyTime(password);
+    if (!e || !e.hash || password === undefined) {
+      await burnVerifyTime(password ?? '');
       return false;
     }
     return verifyPassword(password, e.hash);
@@ -158,14 +163,17 @@ export class PasswordFile {
       e.encoded = encoded;
       e.hash = hash;
     } else {
-      this.lines.push({ kind: 'entry', username, encoded, hash });
+      const added: EntryLine = { kind: 'entry', username, encoded, hash };
+      this.lines.push(added);
+      this.index.set(username, added);
     }
   }
 
   delete(username: string): boolean {
-    const i = this.lines.findIndex((l) => l.kind === 'entry' && l.username === username);
-    if (i < 0) return false;
-    this.lines.splice(i, 1);
+    const e = this.index.get(username);
+    if (!e) return false;
+    this.lines.splice(this.lines.indexOf(e), 1);
+    this.index.delete(username);
     return true;
   }
 
@@ -203,7 +211,9 @@ export class PasswordFile {
    * keeps its mode and, where we may, its owner (the broker may run as another user); a new file gets
    * `mode` (0600: hashes are still worth guarding).
    */
-  async save(file: string, options: { mode?: number } = {}): Promise<void> {
+  async save(pathname: string, options: { mode?: number } = {}): Promise<void> {
+    // Write through a symlink to its target, as editing in place would.
+    const file = await fs.promises.realpath(pathname).catch(() => pathname);
     let mode = options.mode ?? 0o600;
     let owner: { uid: number; gid: number } | undefined;
     try {

@@ -263,6 +263,18 @@ describe('acl decisions', () => {
     });
   });
 
+  test('forClient keeps one client\'s decisions for the life of its connection', () => {
+    const carol = acl.forClient('dev-1', 'carol');
+    assert.equal(carol.canWrite('devices/carol/temp'), true);
+    assert.equal(carol.canWrite('devices/dave/temp'), false);
+    assert.equal(carol.canRead('inbox/carol/from/dev-1'), true);
+    assert.equal(carol.canSubscribe('devices/carol/+/temp'), true);
+    assert.equal(carol.subscribeCoverage('devices/#'), 'some');
+    const anonymous = acl.forClient('anon-1', undefined);
+    assert.equal(anonymous.canRead('public/news'), true);
+    assert.equal(anonymous.canRead('devices/carol/temp'), false);
+  });
+
   test('an empty acl_file denies everything', () => {
     const none = AclRules.parse('# nothing yet\n');
     assert.equal(none.canRead('c', 'u', 'a'), false);

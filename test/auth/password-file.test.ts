@@ -130,6 +130,28 @@ describe('PasswordFile', () => {
     assert.equal(await pw.verify('spaced', 'pw'), true);
   });
 
+  test('a client without a password never logs in as a user with one', async () => {
+    const pw = PasswordFile.empty();
+    await pw.setPassword('u', 'p', { iterations: 2 });
+    assert.equal(await pw.verify('u', undefined), false);
+    assert.equal(await pw.verify('u', Buffer.alloc(0)), false);
+    assert.equal(await pw.verify('u', Buffer.from('p')), true);
+  });
+
+  test('save writes through a symlink to its target', async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'real');
+    const link = path.join(dir, 'link');
+    const pw = PasswordFile.empty();
+    await pw.setPassword('u', 'p', { iterations: 2 });
+    await pw.save(target);
+    fs.symlinkSync(target, link);
+    await pw.setPassword('v', 'q', { iterations: 2 });
+    await pw.save(link);
+    assert.ok(fs.lstatSync(link).isSymbolicLink());
+    assert.deepEqual((await PasswordFile.load(target)).usernames(), ['u', 'v']);
+  });
+
   test('save creates the file with mode 0600 and keeps an existing mode', async (t) => {
     const dir = tempDir(t);
     const file = path.join(dir, 'pw');
