@@ -7,6 +7,7 @@
 // entries that are already hashed alone (mosquitto_passwd hashes the hash, locking the user out);
 // an empty username or password is refused; the file is replaced atomically and a new one is 0600;
 // `-H sha512` (the weak Mosquitto 1.x scheme) is still read but no longer written.
+import { StringDecoder } from 'node:string_decoder';
 import { PasswordFile, PasswordFileError, usernameProblem } from '../auth/password-file';
 import { DEFAULT_ITERATIONS } from '../auth/password-hash';
 
@@ -140,6 +141,7 @@ function parseArgs(argv: string[], io: PasswdIo): Options | number {
 function readLine(stdin: NodeJS.ReadableStream): Promise<string | null> {
   return new Promise((resolve, reject) => {
     let buf = '';
+    const utf8 = new StringDecoder('utf8'); // a character may straddle two chunks
     const finish = (value: string | null): void => {
       stdin.removeListener('data', onData);
       stdin.removeListener('end', onEnd);
@@ -148,7 +150,7 @@ function readLine(stdin: NodeJS.ReadableStream): Promise<string | null> {
       resolve(value);
     };
     const onData = (chunk: Buffer | string): void => {
-      buf += chunk.toString();
+      buf += typeof chunk === 'string' ? chunk : utf8.write(chunk);
       const nl = buf.indexOf('\n');
       if (nl >= 0) finish(buf.slice(0, nl).replace(/\r$/, ''));
     };
@@ -168,6 +170,7 @@ function readHidden(io: PasswdIo, prompts: string[]): Promise<string[]> {
   const stdin = io.stdin;
   const answers: string[] = [];
   let value = '';
+  const utf8 = new StringDecoder('utf8');
   return new Promise((resolve, reject) => {
     const done = (err: Error | null): void => {
       stdin.removeListener('data', onData);
@@ -179,7 +182,7 @@ function readHidden(io: PasswdIo, prompts: string[]): Promise<string[]> {
       } else resolve(answers);
     };
     const onData = (chunk: Buffer | string): void => {
-      for (const ch of chunk.toString()) {
+      for (const ch of typeof chunk === 'string' ? chunk : utf8.write(chunk)) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') {
           answers.push(value);
           value = '';
