@@ -245,6 +245,8 @@ export class ConnectionController {
     const secure = /^(mqtts|wss):/i.test(url);
     if (secure) {
       const tlsNode = s.tlsConfig ? (this.RED.nodes.getNode(s.tlsConfig) as TlsConfigNode | null) : null;
+      // The tls-config node has already logged why its files could not be read.
+      if (tlsNode && tlsNode.valid === false) throw new Error(this.RED._('mqtt-hub.errors.tlsInvalid'));
       if (tlsNode) tlsNode.addTLSOptions(opts as Record<string, unknown>);
       else this.node.warn(this.RED._('mqtt-hub.errors.tlsWithoutSettings', { url }));
       // Verify the server unless the tls-config node says otherwise.
