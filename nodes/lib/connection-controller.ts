@@ -107,7 +107,7 @@ export class ConnectionController {
 
   /** Subscribes `ref` to `filter`; a SUBSCRIBE goes out only when the server's view must change. */
   async subscribe(ref: string, filter: string, request: SubscriptionRequest, handler: DeliveryHandler): Promise<void> {
-    if (!isValidTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', `invalid topic filter "${filter}"`);
+    if (!isValidTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: filter }));
     const entry = this.table.add(ref, filter, request, handler);
     if (this.client && this.connected && this.table.needsSubscribe(entry)) await this.sendSubscribe(entry.filter);
   }
@@ -121,8 +121,8 @@ export class ConnectionController {
 
   /** Publishes with the connection's user properties under the caller's layers (later wins per key). */
   async publish(topic: string, payload: Buffer, qos: QoS, retain: boolean, ...layers: PublishFields[]): Promise<void> {
-    if (!isValidTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', `invalid topic "${String(topic)}"`);
-    if (!this.client || !this.connected) throw new ConnectionError('NOT_CONNECTED', 'not connected');
+    if (!isValidTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
+    if (!this.client || !this.connected) throw new ConnectionError('NOT_CONNECTED', this.RED._('mqtt-hub.errors.notConnected'));
     const properties = this.v5 ? buildPublishProperties({ userProperties: this.settings.publishUserProperties }, ...layers) : undefined;
     await this.client.publish(topic, payload, { qos, retain, properties });
   }
@@ -137,7 +137,7 @@ export class ConnectionController {
   async connectAction(overrides: Record<string, unknown> | null): Promise<void> {
     if (this.client && (this.state === 'connected' || this.state === 'connecting')) {
       if (!overrides) return;
-      if (!overrides.force) throw new ConnectionError('ALREADY_CONNECTED', 'already connected: set msg.broker.force to reconnect with new settings');
+      if (!overrides.force) throw new ConnectionError('ALREADY_CONNECTED', this.RED._('mqtt-hub.errors.alreadyConnected'));
       await this.stop();
     }
     this.settings = overrides ? applyBrokerOverrides(this.settings, overrides) : this.settings;
@@ -201,7 +201,7 @@ export class ConnectionController {
   /** Opens the client; `firstResult` hears the outcome of the first attempt (for the connect action). */
   private start(firstResult?: (err?: Error) => void): void {
     if (this.closed || this.client) {
-      firstResult?.(this.closed ? new ConnectionError('CLOSED', 'connection closed') : undefined);
+      firstResult?.(this.closed ? new ConnectionError('CLOSED', this.RED._('mqtt-hub.errors.connectionClosed')) : undefined);
       return;
     }
     this.setState('connecting');
