@@ -35,6 +35,8 @@ interface RunningListener {
 
 /** WebSocket subprotocols MQTT clients ask for: 'mqtt' (3.1.1, 5.0), 'mqttv3.1' (3.1). */
 const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
+/** How long close() lets clients finish closing before it destroys their sockets. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 export class Broker extends BrokerCore {
   private running: RunningListener[] = [];
@@ -176,7 +178,14 @@ export class Broker extends BrokerCore {
         }),
     );
     for (const c of connections) c.close('shutdown', 0x8b);
-    await Promise.all(socketsClosed);
+    // a peer that does not finish closing (a WebSocket close handshake left unanswered) is cut off
+    let grace: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS, true)));
+    if (await Promise.race([Promise.all(socketsClosed).then(() => false), timedOut])) {
+      for (const c of connections) c.stream.destroy();
+      await Promise.all(socketsClosed);
+    }
+    clearTimeout(grace);
     await listenersClosed;
     for (const session of [...this.sessions.values()]) this.endSession(session);
   }

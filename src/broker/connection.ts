@@ -62,12 +62,18 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer
+    // is gone, so 'close' always follows.
     stream.on('error', (err: Error) => {
       core.log.debug(`client ${this.label()} socket error: ${err.message}`);
       this.close('socket-error');
+      stream.destroy();
     });
     stream.on('close', () => this.close('closed'));
-    stream.on('end', () => this.close('closed'));
+    stream.on('end', () => {
+      this.close('closed');
+      stream.destroy();
+    });
     this.connectTimer = setTimeout(() => {
       if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
         core.log.info(`client ${this.label()} sent no CONNECT within ${core.options.connectTimeout} ms`);
