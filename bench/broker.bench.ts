@@ -4,20 +4,13 @@
 // ours / theirs from this same run.
 import { freePort } from '../test/helpers/net';
 import { BROKER_LABELS, BrokerKind, BrokerProcess, mosquittoVersion, startBroker, unavailableReason } from './load/brokers';
-import { guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
+import { favour, guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
 import { BROKER_CPU } from './load/harness';
 import { FULL, MetricSpec, QUICK, Sample, Scenario, SCENARIOS, Settings, SMOKE } from './load/scenarios';
 import { median } from './load/stats';
+import type { BenchOptions, BenchResult } from './types';
 
-export interface BenchResult {
-  title: string;
-  columns: string[];
-  rows: (string | number)[][];
-  notes?: string[];
-}
-
-export interface BrokerBenchOptions {
-  quick: boolean;
+export interface BrokerBenchOptions extends BenchOptions {
   /** Tiny windows and counts, for the harness's own test. */
   smoke?: boolean;
   /** Brokers to run (default all three); unavailable ones are skipped with a note. */
@@ -72,10 +65,14 @@ async function probeOurs(): Promise<string | null> {
   }
 }
 
+/** Set when a process's priority could not be raised (not root): said in the notes. */
+let unfavoured = false;
+
 async function sampleOnce(scenario: Scenario, kind: BrokerKind, settings: Settings): Promise<Sample> {
   const broker = await startBroker(kind, await freePort());
   try {
     pinToCpu(broker.pid, BROKER_CPU);
+    if (!favour(broker.pid)) unfavoured = true;
     return await scenario.measure(broker, settings);
   } finally {
     await broker.stop();
@@ -167,7 +164,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     notes: [
       ...notes,
       `Medians of ${settings.rounds} interleaved round(s); throughput windows ${settings.windowMs} ms after ${settings.warmupMs} ms warm-up. Ratios are mqtt-hub / other (for µs, bytes and ms lower is better).`,
-      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited).`,
+      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. ${unfavoured ? '' : 'Brokers and generators run at raised priority (nice -10) against other load on the machine. '}Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited).`,
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),
@@ -176,7 +173,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
   };
 }
 
-/** Plain-text table, for running this file alone. */
+/** Plain-text table, for running this file alone (`npm run bench` prints through bench/run.ts). */
 export function formatTable(result: BenchResult): string {
   const cells = [result.columns, ...result.rows].map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)));
   const widths = result.columns.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));

@@ -3,7 +3,7 @@
 // needs the broker's memory read between the workers' steps, is driven from here.
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import { pinToCpu, stopChild, track } from './children';
+import { favour, pinToCpu, stopChild, track } from './children';
 import type { BrokerProcess } from './brokers';
 import type { IdleResult, Job, ParentMessage, WorkerMessage } from './jobs';
 import { sleep } from './window';
@@ -63,10 +63,11 @@ class Worker {
     this.child.send(message);
   }
 
-  /** Waits until the worker listens, then pins it to the generator's CPU. */
+  /** Waits until the worker listens, then pins it to the generator's CPU and raises its priority. */
   async ready(): Promise<void> {
     await this.next('ready', 10_000);
     pinToCpu(this.child.pid!, GENERATOR_CPU);
+    favour(this.child.pid!);
   }
 
   stop(): Promise<void> {

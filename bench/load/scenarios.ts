@@ -16,7 +16,7 @@ export interface Settings {
 }
 
 export const QUICK: Settings = { rounds: 2, warmupMs: 500, windowMs: 1500, latencyRate: 5000, idleConnections: 2000, idleProcesses: 2, retainedMessages: 10_000, payloadSize: 64 };
-export const FULL: Settings = { rounds: 3, warmupMs: 1000, windowMs: 5000, latencyRate: 5000, idleConnections: 10_000, idleProcesses: 2, retainedMessages: 10_000, payloadSize: 64 };
+export const FULL: Settings = { rounds: 4, warmupMs: 1000, windowMs: 3000, latencyRate: 5000, idleConnections: 10_000, idleProcesses: 2, retainedMessages: 10_000, payloadSize: 64 };
 /** For the harness's own test: every scenario, briefly, small. */
 export const SMOKE: Settings = { rounds: 1, warmupMs: 200, windowMs: 400, latencyRate: 2000, idleConnections: 200, idleProcesses: 1, retainedMessages: 500, payloadSize: 64 };
 
