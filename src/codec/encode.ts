@@ -2,6 +2,7 @@
 import { codecByType } from './packet-table';
 import { MAX_VARIABLE_BYTE_INTEGER, variableByteIntegerLength, writeVariableByteInteger } from './primitives';
 import type { PacketCodec } from './packets/packet-codec';
+import { encodePublish } from './packets/publish';
 import type { Packet, ProtocolVersion } from './types';
 
 function codecOf(packet: Packet): PacketCodec {
@@ -28,6 +29,7 @@ export function encodedLength(packet: Packet, protocolVersion: ProtocolVersion):
  */
 export function encode(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
   checkVersion(protocolVersion);
+  if (packet.type === 'publish') return encodePublish(packet, protocolVersion);
   const codec = codecOf(packet);
   const remaining = codec.remainingLength(packet, protocolVersion);
   if (remaining > MAX_VARIABLE_BYTE_INTEGER) throw new TypeError(`packet of ${remaining} bytes is too large for MQTT`);

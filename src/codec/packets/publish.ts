@@ -1,11 +1,11 @@
 // PUBLISH (section 3.3): topic name, packet identifier when QoS > 0, 5.0 properties, payload.
 import { ProtocolError, malformed, protocolError } from '../protocol-error';
 import {
-  checkPacketId, utf8StringLength, variableByteIntegerLength, writeTwoByteInteger, writeUtf8String,
+  MAX_VARIABLE_BYTE_INTEGER, checkPacketId, utf8StringLength, variableByteIntegerLength, writeUtf8String,
   writeVariableByteInteger,
 } from '../primitives';
 import { propertiesLength, readProperties, writeProperties } from '../properties';
-import type { PublishPacket, QoS } from '../types';
+import type { ProtocolVersion, PublishPacket, QoS } from '../types';
 import type { PacketCodec } from './packet-codec';
 
 const CODE = 3;
@@ -31,12 +31,80 @@ export function hasWildcard(topic: string): boolean {
   return topic.includes('+') || topic.includes('#');
 }
 
-function checkPublish(p: PublishPacket): void {
+/**
+ * Encoded size of a topic name with its length prefix, in one pass for the usual ASCII topic: refuses
+ * wildcards [MQTT-3.3.2-2] and U+0000 [MQTT-1.5.3-2]; anything non-ASCII goes the general way.
+ */
+export function topicNameLength(topic: string): number {
+  if (typeof topic !== 'string') throw new TypeError('topic must be a string');
+  const n = topic.length;
+  for (let i = 0; i < n; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === 0x23 || c === 0x2b) throw new TypeError(`topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+    if (c === 0 || c >= 0x80) {
+      if (hasWildcard(topic)) throw new TypeError(`topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+      return utf8StringLength(topic, 'topic');
+    }
+  }
+  if (n > 0xffff) throw new TypeError('topic is longer than 65535 bytes');
+  return 2 + n;
+}
+
+/** Validates what the fixed and variable header need; returns the Remaining Length. */
+function publishRemainingLength(p: PublishPacket, version: ProtocolVersion): number {
   const qos = p.qos;
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new TypeError(`qos ${String(qos)} [MQTT-3.3.1-4]`);
   if (qos > 0) checkPacketId(p.packetId);
   if (!Buffer.isBuffer(p.payload)) throw new TypeError('payload must be a Buffer');
-  if (hasWildcard(p.topic)) throw new TypeError(`topic "${p.topic}" contains a wildcard [MQTT-3.3.2-2]`);
+  let len = topicNameLength(p.topic) + p.payload.length;
+  if (qos > 0) len += 2;
+  if (version === 5) {
+    if (p.properties === undefined) len += 1;
+    else {
+      const pl = propertiesLength(p.properties, CODE);
+      len += variableByteIntegerLength(pl) + pl;
+    }
+    if (p.topic.length === 0 && p.properties?.topicAlias === undefined) {
+      throw new TypeError('an empty topic needs a topicAlias [MQTT-3.3.2-1]');
+    }
+  } else if (p.topic.length === 0) {
+    throw new TypeError('empty topic name [MQTT-4.7.3-1]');
+  }
+  return len;
+}
+
+function writePublish(p: PublishPacket, version: ProtocolVersion, buf: Buffer, pos: number): number {
+  pos = writeUtf8String(buf, pos, p.topic);
+  if (p.qos > 0) {
+    const id = p.packetId as number;
+    buf[pos] = id >>> 8;
+    buf[pos + 1] = id & 0xff;
+    pos += 2;
+  }
+  if (version === 5) {
+    if (p.properties === undefined) buf[pos++] = 0;
+    else {
+      pos = writeVariableByteInteger(buf, pos, propertiesLength(p.properties, CODE));
+      pos = writeProperties(buf, pos, p.properties);
+    }
+  }
+  // TypedArray#set copies without the C++ call Buffer#copy makes; it matters for small payloads.
+  buf.set(p.payload, pos);
+  return pos + p.payload.length;
+}
+
+/**
+ * The hot path of `encode` for PUBLISH: no table lookup, sizes and writes in one function. Same checks
+ * and bytes as the table's `remainingLength` + `write`.
+ */
+export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffer {
+  const remaining = publishRemainingLength(p, version);
+  if (remaining > MAX_VARIABLE_BYTE_INTEGER) throw new TypeError(`packet of ${remaining} bytes is too large for MQTT`);
+  const buf = Buffer.allocUnsafe(1 + variableByteIntegerLength(remaining) + remaining);
+  buf[0] = publishFirstByte[(p.qos << 2) | (p.dup ? 2 : 0) | (p.retain ? 1 : 0)];
+  const pos = remaining < 128 ? ((buf[1] = remaining), 2) : writeVariableByteInteger(buf, 1, remaining);
+  writePublish(p, version, buf, pos);
+  return buf;
 }
 
 export const publish: PacketCodec<PublishPacket> = {
@@ -44,35 +112,9 @@ export const publish: PacketCodec<PublishPacket> = {
 
   firstByte: (p) => publishFirstByte[(p.qos << 2) | (p.dup ? 2 : 0) | (p.retain ? 1 : 0)],
 
-  remainingLength(p, version) {
-    checkPublish(p);
-    let len = utf8StringLength(p.topic, 'topic') + p.payload.length;
-    if (p.qos > 0) len += 2;
-    if (version === 5) {
-      const pl = p.properties === undefined ? 0 : propertiesLength(p.properties, CODE);
-      len += variableByteIntegerLength(pl) + pl;
-      if (p.topic.length === 0 && p.properties?.topicAlias === undefined) {
-        throw new TypeError('an empty topic needs a topicAlias [MQTT-3.3.2-1]');
-      }
-    } else if (p.topic.length === 0) {
-      throw new TypeError('empty topic name [MQTT-4.7.3-1]');
-    }
-    return len;
-  },
+  remainingLength: publishRemainingLength,
 
-  write(p, version, buf, pos) {
-    pos = writeUtf8String(buf, pos, p.topic);
-    if (p.qos > 0) pos = writeTwoByteInteger(buf, pos, p.packetId as number);
-    if (version === 5) {
-      if (p.properties === undefined) buf[pos++] = 0;
-      else {
-        pos = writeVariableByteInteger(buf, pos, propertiesLength(p.properties, CODE));
-        pos = writeProperties(buf, pos, p.properties);
-      }
-    }
-    p.payload.copy(buf, pos);
-    return pos + p.payload.length;
-  },
+  write: writePublish,
 
   decode(r, flags, version) {
     const qos = (flags >> 1) & 3;
