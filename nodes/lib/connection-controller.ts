@@ -58,6 +58,8 @@ export class ConnectionController {
   private shortLivedConnections = 0;
   private takeoverWarned = false;
   private lastLoggedError = '';
+  /** The URL the current client dials (for log lines). */
+  private currentUrl = '';
 
   constructor(
     private readonly RED: NodeAPI,
@@ -195,7 +197,8 @@ export class ConnectionController {
   }
 
   private describeServer(): string {
-    return `${this.settings.clientId ? this.settings.clientId + '@' : ''}${this.settings.serverType === 'broker-node' ? 'broker node ' + this.settings.brokerNode : serverUrl(this.settings)}`;
+    const where = this.currentUrl || (this.settings.serverType === 'broker-node' ? `broker node ${this.settings.brokerNode}` : serverUrl(this.settings));
+    return `${this.settings.clientId ? this.settings.clientId + '@' : ''}${where}`;
   }
 
   /** Opens the client; `firstResult` hears the outcome of the first attempt (for the connect action). */
@@ -266,6 +269,7 @@ export class ConnectionController {
       return;
     }
     this.client = client;
+    this.currentUrl = url;
     let settled = !firstResult;
     const settle = (err?: Error) => {
       if (settled) return;
