@@ -8,6 +8,7 @@ import {
 import { WILL, propertiesLength, readProperties, writePropertiesWithLength } from '../properties';
 import type { ConnectPacket, ProtocolVersion, QoS, WillMessage } from '../types';
 import { expectEnd, expectFlags } from './common';
+import { hasWildcard } from './publish';
 import type { PacketCodec } from './packet-codec';
 
 const CODE = 1;
@@ -26,7 +27,11 @@ function checkPacket(p: ConnectPacket, version: ProtocolVersion): void {
   if (p.will !== undefined && (p.will.qos < 0 || p.will.qos > 2 || !Number.isInteger(p.will.qos))) {
     throw new TypeError(`will qos ${String(p.will.qos)} [MQTT-3.1.2-14]`);
   }
-  if (version === 4 && p.password !== undefined && p.username === undefined) {
+  if (p.bridge && version === 5) throw new TypeError('the bridge bit exists only for levels 3 and 4');
+  if (p.will !== undefined && hasWildcard(p.will.topic)) {
+    throw new TypeError(`will topic "${p.will.topic}" contains a wildcard [MQTT-3.3.2-2]`);
+  }
+  if (version !== 5 && p.password !== undefined && p.username === undefined) {
     throw new TypeError('a password needs a username under 3.1.1 [MQTT-3.1.2-22]');
   }
 }
@@ -61,7 +66,7 @@ export const connect: PacketCodec<ConnectPacket> = {
 
   write(p, version, buf, pos) {
     pos = writeUtf8String(buf, pos, protocolNames[version]);
-    buf[pos++] = version | (p.bridge && version !== 5 ? BRIDGE : 0);
+    buf[pos++] = version | (p.bridge ? BRIDGE : 0);
     let flags = p.clean ? CLEAN : 0;
     if (p.will !== undefined) {
       flags |= WILL_FLAG | (p.will.qos << 3) | (p.will.retain ? WILL_RETAIN : 0);
@@ -90,12 +95,14 @@ export const connect: PacketCodec<ConnectPacket> = {
     const levelByte = r.byte('protocol level');
     const level = levelByte & 0x7f;
     // Wrong name or unknown level: 0x84, which a 3.1.1 broker answers with return code 1 [MQTT-3.1.2-2].
-    if ((level !== 3 && level !== 4 && level !== 5) || protocolName !== protocolNames[level]) {
+    // The bridge bit is Mosquitto's extension of 3.1 and 3.1.1; 0x85 is no level of 5.0.
+    const bridge = (levelByte & BRIDGE) !== 0;
+    if ((level !== 3 && level !== 4 && level !== 5) || protocolName !== protocolNames[level] || (bridge && level === 5)) {
       throw new ProtocolError(0x84, `unsupported protocol "${protocolName}" level ${levelByte} [MQTT-3.1.2-1], [MQTT-3.1.2-2]`);
     }
     const version = level as ProtocolVersion;
     try {
-      return decodeRest(r, version, protocolName, (levelByte & BRIDGE) !== 0);
+      return decodeRest(r, version, protocolName, bridge);
     } catch (e) {
       if (e instanceof ProtocolError) e.protocolVersion = version;
       throw e;
@@ -104,7 +111,6 @@ export const connect: PacketCodec<ConnectPacket> = {
 };
 
 function decodeRest(r: Reader, version: ProtocolVersion, protocolName: string, bridge: boolean): ConnectPacket {
-  if (bridge && version === 5) throw malformed('bridge bit on a 5.0 CONNECT');
   const flags = r.byte('connect flags');
   if (flags & RESERVED) throw malformed('CONNECT reserved flag is set [MQTT-3.1.2-3]');
   const willFlag = (flags & WILL_FLAG) !== 0;
@@ -138,6 +144,8 @@ function decodeRest(r: Reader, version: ProtocolVersion, protocolName: string, b
     let properties;
     if (version === 5) properties = readProperties(r, WILL);
     const topic = r.utf8String('will topic');
+    // The will topic becomes a PUBLISH topic name: no wildcards [MQTT-3.3.2-2]; 5.0 CONNACK 0x90.
+    if (hasWildcard(topic)) throw new ProtocolError(0x90, `will topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
     const payload = r.binaryData('will payload');
     const will: WillMessage = { topic, payload, qos: willQoS as QoS, retain: willRetain };
     if (properties !== undefined) will.properties = properties;
