@@ -56,7 +56,10 @@ export function parsePropertyOption(args: readonly string[], index: number, allo
   if (!definition) throw new ArgsError('Invalid property name given in --property argument.');
   const command = commandWord as PropertyCommand;
   if (!allowed.includes(command)) throw new ArgsError(`${commandWord} properties are not used by this client.`);
-  if ((definition.packets & (1 << commandBits[command])) === 0) {
+  // The table also covers what servers send; a client's PUBLISH never carries a Subscription
+  // Identifier [MQTT-3.3.4-6].
+  const clientForbids = command === 'publish' && definition.name === 'subscriptionIdentifiers';
+  if (clientForbids || (definition.packets & (1 << commandBits[command])) === 0) {
     throw new ArgsError(`${name} property not allowed for ${commandWord} in --property argument.`);
   }
   const props = (into[command] ??= {});
