@@ -2,9 +2,17 @@
 // all driven by the same load generator (raw sockets + mqtt-packet, in processes of its own). Rounds
 // are interleaved (A, B, C, then again) and each cell is the median of its rounds; ratio columns are
 // ours / theirs from this same run.
+//
+// Through the runner: `npm run bench -- broker [--quick]`. Alone, with more control:
+//   node dist/bench/broker.bench.js [--quick | --smoke] [--brokers=mqtt-hub,aedes,mosquitto]
+//     [--scenarios=fan-in,fan-out,qos1,qos2,latency-qos0,latency-qos1,idle,retained]
+//     [--pin] [--cpu-prof=DIR] [--json]
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { freePort } from '../test/helpers/net';
 import { BROKER_LABELS, BrokerKind, BrokerProcess, mosquittoVersion, startBroker, unavailableReason } from './load/brokers';
 import { favour, guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
+import { topSelfTime } from './load/cpu-profile';
 import { BROKER_CPU } from './load/harness';
 import { FULL, MetricSpec, QUICK, Sample, Scenario, SCENARIOS, Settings, SMOKE } from './load/scenarios';
 import { median } from './load/stats';
@@ -19,6 +27,11 @@ export interface BrokerBenchOptions extends BenchOptions {
   scenarios?: string[];
   /** Pin each broker to CPU 0 and the load generators to CPU 1 (taskset); default off. */
   pin?: boolean;
+  /**
+   * Write a V8 CPU profile of each node broker (ours, Aedes) per sample into this folder, and name
+   * our broker's top self-time functions in the notes.
+   */
+  cpuProfileDir?: string;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
 }
@@ -68,8 +81,8 @@ async function probeOurs(): Promise<string | null> {
 /** Set when a process's priority could not be raised (not root): said in the notes. */
 let unfavoured = false;
 
-async function sampleOnce(scenario: Scenario, kind: BrokerKind, settings: Settings): Promise<Sample> {
-  const broker = await startBroker(kind, await freePort());
+async function sampleOnce(scenario: Scenario, kind: BrokerKind, settings: Settings, nodeArgs: string[]): Promise<Sample> {
+  const broker = await startBroker(kind, await freePort(), nodeArgs);
   try {
     pinToCpu(broker.pid, BROKER_CPU);
     if (!favour(broker.pid)) unfavoured = true;
@@ -92,6 +105,7 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
       if (reason === null) brokers.push(kind);
       else notes.push(`${BROKER_LABELS[kind]} skipped: ${reason}`);
     }
+    const profiles: { scenario: string; file: string }[] = [];
     const scenarios = SCENARIOS.filter((s) => opts.scenarios === undefined || opts.scenarios.includes(s.key));
     // samples[scenario][broker] = one Sample per round
     const samples = new Map<string, Map<BrokerKind, Sample[]>>();
@@ -102,7 +116,10 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
         for (const kind of brokers) {
           const label = `${scenario.title(settings)} · round ${round}/${settings.rounds} · ${BROKER_LABELS[kind]}`;
           try {
-            const sample = await sampleOnce(scenario, kind, settings);
+            const profileName = `${kind}-${scenario.key}-round${round}.cpuprofile`;
+            const nodeArgs = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`, `--cpu-prof-name=${profileName}`] : [];
+            const sample = await sampleOnce(scenario, kind, settings, nodeArgs);
+            if (opts.cpuProfileDir && kind === 'mqtt-hub') profiles.push({ scenario: scenario.key, file: path.join(opts.cpuProfileDir, profileName) });
             byBroker.get(kind)!.push(sample);
             const values = scenario.metrics.map((m) => `${fmt(sample.values[m.key], m.unit)} ${m.unit}`).join(', ');
             const cpu = `generator CPU ${Math.round(sample.generatorCpu * 100)}%, broker CPU ${Number.isFinite(sample.brokerCpu) ? Math.round(sample.brokerCpu * 100) + '%' : '-'}`;
@@ -113,6 +130,13 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
           }
         }
       }
+    }
+    // One profile per scenario in the notes: the last round's.
+    const lastProfiles = [...new Map(profiles.map((p) => [p.scenario, p])).values()];
+    for (const p of lastProfiles) {
+      if (!fs.existsSync(p.file)) continue;
+      const top = topSelfTime(p.file, 8).map((t) => `${(t.share * 100).toFixed(1)}% ${t.location}`);
+      notes.push(`mqtt-hub CPU profile, ${p.scenario} (${p.file}), top self time: ${top.join('; ')}`);
     }
     return tabulate(scenarios, brokers, samples, settings, notes, opts.pin === true);
   } finally {
@@ -187,7 +211,15 @@ if (require.main === module) {
     const a = args.find((x) => x.startsWith(`--${name}=`));
     return a === undefined ? undefined : a.slice(name.length + 3).split(',');
   };
-  run({ quick: args.includes('--quick'), smoke: args.includes('--smoke'), pin: args.includes('--pin'), brokers: pick('brokers') as BrokerKind[] | undefined, scenarios: pick('scenarios') })
+  const cpuProfileDir = pick('cpu-prof')?.[0];
+  run({
+    quick: args.includes('--quick'),
+    smoke: args.includes('--smoke'),
+    pin: args.includes('--pin'),
+    brokers: pick('brokers') as BrokerKind[] | undefined,
+    scenarios: pick('scenarios'),
+    cpuProfileDir: cpuProfileDir === undefined ? undefined : path.resolve(cpuProfileDir),
+  })
     .then((result) => {
       console.log(formatTable(result));
       if (args.includes('--json')) console.log(JSON.stringify(result, null, 2));

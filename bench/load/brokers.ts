@@ -81,15 +81,19 @@ export function mosquittoVersion(): string {
   return 'unknown';
 }
 
-export async function startBroker(kind: BrokerKind, port: number): Promise<BrokerProcess> {
+/**
+ * Starts a broker on 127.0.0.1:port and resolves once it answers a CONNECT. `nodeArgs` go to the
+ * node brokers (ours, Aedes), e.g. `--cpu-prof`.
+ */
+export async function startBroker(kind: BrokerKind, port: number, nodeArgs: string[] = []): Promise<BrokerProcess> {
   let command: string[];
   let confDir: string | null = null;
   switch (kind) {
     case 'mqtt-hub':
-      command = [process.execPath, ourCliPath, 'broker', '--port', String(port)];
+      command = [process.execPath, ...nodeArgs, ourCliPath, 'broker', '--port', String(port)];
       break;
     case 'aedes':
-      command = [process.execPath, aedesLauncherPath, String(port)];
+      command = [process.execPath, ...nodeArgs, aedesLauncherPath, String(port)];
       break;
     case 'mosquitto': {
       confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bench-mosquitto-'));
