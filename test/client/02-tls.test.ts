@@ -1,0 +1,88 @@
+// mqtts:// against Mosquitto's TLS listener, with certificates made at test time.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import type { TestCerts } from '../helpers/certs';
+import { disposeMosquitto, MosquittoInstance, startMosquitto } from '../helpers/mosquitto';
+import { waitUntil } from '../helpers/net';
+import { makeReadableTestCerts } from './helpers/certs';
+import { ClientPool } from './helpers/clients';
+import { collectMessages, nextEvent } from './helpers/events';
+
+let certs: TestCerts;
+let mq: MosquittoInstance;
+let mqClientCert: MosquittoInstance;
+const pool = new ClientPool();
+
+before(async () => {
+  certs = makeReadableTestCerts();
+  mq = await startMosquitto({ tls: { cert: certs.serverCert, key: certs.serverKey } });
+  mqClientCert = await startMosquitto({
+    tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.caCert, requireCertificate: true },
+  });
+});
+after(async () => {
+  await disposeMosquitto(mq);
+  await disposeMosquitto(mqClientCert);
+  certs.cleanup();
+});
+afterEach(() => pool.endAll());
+
+describe('TLS', () => {
+  for (const protocolVersion of [4, 5] as const) {
+    test(`mqtts with the CA verifies the server and carries QoS 1 traffic (protocol ${protocolVersion})`, async () => {
+      const c = await pool.connected(`mqtts://localhost:${mq.tlsPort}`, {
+        protocolVersion,
+        ca: fs.readFileSync(certs.caCert),
+        ALPNProtocols: ['mqtt'],
+      });
+      const got = collectMessages(c);
+      await c.subscribe('tls/t', { qos: 1 });
+      await c.publish('tls/t', 'secret', { qos: 1 });
+      await waitUntil(() => got.length === 1, 5000, 'message over TLS');
+      assert.equal(got[0].payload, 'secret');
+    });
+  }
+
+  test('an untrusted server certificate fails with a clear TRANSPORT_ERROR (rejectUnauthorized defaults to true)', async () => {
+    const c = pool.open(`mqtts://localhost:${mq.tlsPort}`);
+    const [err] = await nextEvent(c, 'error');
+    assert.equal(err.code, 'TRANSPORT_ERROR');
+    assert.match(err.message, /unable to verify the first certificate/);
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    await waitUntil(() => c.state === 'closed', 5000, 'closed');
+    assert.equal(c.connack, undefined);
+  });
+
+  test('rejectUnauthorized: false connects without the CA', async () => {
+    const c = await pool.connected(`mqtts://127.0.0.1:${mq.tlsPort}`, { rejectUnauthorized: false });
+    assert.equal(c.state, 'connected');
+  });
+
+  test('the servername (SNI) is checked against the certificate', async () => {
+    const c = pool.open(`mqtts://127.0.0.1:${mq.tlsPort}`, { ca: fs.readFileSync(certs.caCert), servername: 'not-this-host.example' });
+    const [err] = await nextEvent(c, 'error');
+    assert.equal(err.code, 'TRANSPORT_ERROR');
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    const ok = await pool.connected(`mqtts://127.0.0.1:${mq.tlsPort}`, { ca: fs.readFileSync(certs.caCert), servername: 'localhost' });
+    assert.equal(ok.state, 'connected');
+  });
+
+  test('a listener that requires a client certificate accepts ours', async () => {
+    const c = await pool.connected(`mqtts://localhost:${mqClientCert.tlsPort}`, {
+      ca: fs.readFileSync(certs.caCert),
+      cert: fs.readFileSync(certs.clientCert),
+      key: fs.readFileSync(certs.clientKey),
+    });
+    assert.equal(await c.publish('tls/cert', 'x', { qos: 1 }).then((a) => a?.type), 'puback');
+  });
+
+  test('a listener that requires a client certificate refuses a client without one', async () => {
+    const c = pool.open(`mqtts://localhost:${mqClientCert.tlsPort}`, { ca: fs.readFileSync(certs.caCert) });
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    await waitUntil(() => c.state === 'closed', 5000, 'closed');
+    assert.equal(c.connack, undefined);
+    assert.ok(errors.length > 0 && errors.every((e) => (e as { code?: string }).code === 'TRANSPORT_ERROR'), errors.map((e) => e.message).join('; '));
+  });
+});
