@@ -123,7 +123,7 @@ export class PublishEncoding {
   private cacheable(r: PublishRecipient): boolean {
     return (
       r.protocolVersion !== 5 ||
-      (r.subscriptionIdentifiers === undefined &&
+      ((r.subscriptionIdentifiers === undefined || r.subscriptionIdentifiers.length === 0) &&
         r.topicAlias === undefined &&
         r.messageExpiryInterval === undefined &&
         !r.omitTopic)
