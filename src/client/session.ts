@@ -230,8 +230,8 @@ export class ClientSession {
 
   /** Writes a PUBLISH as this connection wants it (topic alias, DUP); false when too large. */
   private sendPublish(packet: PublishPacket, dup: boolean): boolean {
-    let wire = packet;
-    packet.dup = dup;
+    // A copy for a redelivery, so a packet already handed to 'packetsend' listeners stays as sent.
+    let wire = dup ? { ...packet, dup: true } : packet;
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined) {
       if (packet.topic !== '') this.outAliases.record(packet.topic, alias);
@@ -239,7 +239,7 @@ export class ClientSession {
       const assigned = this.outAliases.lookupOrAssign(packet.topic);
       if (assigned) {
         wire = {
-          ...packet,
+          ...wire,
           topic: assigned.known ? '' : packet.topic,
           properties: { ...packet.properties, topicAlias: assigned.alias },
         };

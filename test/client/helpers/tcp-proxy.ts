@@ -7,7 +7,10 @@ export class TcpProxy {
   readonly port: number;
   /** Connections accepted so far. */
   accepted = 0;
-  private forwarding = true;
+  /** client -> broker */
+  private forwardUp = true;
+  /** broker -> client */
+  private forwardDown = true;
   private refusing = false;
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   private readonly server: net.Server;
@@ -39,10 +42,10 @@ export class TcpProxy {
     const pair = { client, upstream };
     this.pairs.add(pair);
     client.on('data', (d) => {
-      if (this.forwarding) upstream.write(d);
+      if (this.forwardUp) upstream.write(d);
     });
     upstream.on('data', (d) => {
-      if (this.forwarding) client.write(d);
+      if (this.forwardDown) client.write(d);
     });
     const close = () => {
       client.destroy();
@@ -60,12 +63,13 @@ export class TcpProxy {
   }
 
   /** Drop every byte both ways, keeping the sockets open. */
-  blackhole(): void {
-    this.forwarding = false;
+  blackhole(direction: 'both' | 'up' | 'down' = 'both'): void {
+    if (direction !== 'down') this.forwardUp = false;
+    if (direction !== 'up') this.forwardDown = false;
   }
 
   resume(): void {
-    this.forwarding = true;
+    this.forwardUp = this.forwardDown = true;
   }
 
   /** New connections are closed at once (a broker that is down). */
