@@ -7,6 +7,7 @@ import {
 import { propertiesLength, readProperties, writeProperties } from '../properties';
 import type { ProtocolVersion, PublishPacket, QoS } from '../types';
 import type { PacketCodec } from './packet-codec';
+import type { Reader } from '../primitives';
 
 const CODE = 3;
 
@@ -107,6 +108,33 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
   return buf;
 }
 
+/**
+ * The topic name in one pass for the usual ASCII topic: U+0000 makes it malformed [MQTT-1.5.3-2], a
+ * wildcard invalid [MQTT-3.3.2-2] (0x90). Non-ASCII goes through the general UTF-8 check.
+ */
+function readTopicName(r: Reader): string {
+  const len = r.twoByteInteger('topic name');
+  if (r.end - r.pos < len) throw malformed('topic name runs past the end of the packet');
+  const buf = r.buf;
+  const start = r.pos;
+  const end = start + len;
+  let wildcard = false;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === 0x23 || b === 0x2b) wildcard = true;
+    else if (b === 0 || b >= 0x80) {
+      r.pos = start - 2;
+      const topic = r.utf8String('topic name');
+      if (hasWildcard(topic)) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+      return topic;
+    }
+  }
+  r.pos = end;
+  const topic = buf.latin1Slice(start, end);
+  if (wildcard) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+  return topic;
+}
+
 export const publish: PacketCodec<PublishPacket> = {
   code: CODE,
 
@@ -119,8 +147,7 @@ export const publish: PacketCodec<PublishPacket> = {
   decode(r, flags, version) {
     const qos = (flags >> 1) & 3;
     if (qos === 3) throw malformed('PUBLISH with QoS 3 [MQTT-3.3.1-4]');
-    const topic = r.utf8String('topic name');
-    if (hasWildcard(topic)) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+    const topic = readTopicName(r);
     const packet: PublishPacket = {
       type: 'publish',
       topic,

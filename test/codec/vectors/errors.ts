@@ -58,6 +58,8 @@ export const errorVectors: ErrorVector[] = [
     hex: hex('32 07 0003 612f62 0000'), reasonCode: PROTOCOL },
   { name: 'PUBLISH topic name with a wildcard', statement: '[MQTT-3.3.2-2]', version: 5,
     hex: hex('30 06 0003 612f2b 00'), reasonCode: TOPIC_NAME_INVALID },
+  { name: 'non-ASCII PUBLISH topic name with a wildcard', statement: '[MQTT-3.3.2-2]', version: 4,
+    hex: hex('30 06 0004 c3a9 2f2b // "é/+"'), reasonCode: TOPIC_NAME_INVALID },
   { name: 'PUBLISH topic name with #', statement: '[MQTT-3.3.2-2]', version: 4,
     hex: hex('30 03 0001 23'), reasonCode: TOPIC_NAME_INVALID },
   { name: '5.0 PUBLISH with empty topic and no topic alias', statement: '5.0 section 3.3.2.1', version: 5,
