@@ -56,13 +56,17 @@ export class PacketDecoder {
 
   next(): Packet | null | ProtocolError {
     if (this.failure !== null) return this.failure;
-    if (this.buffered < 2) return null;
+    if (this.buffered === 0) return null;
     const c0 = this.chunks[0];
     const head = this.head;
     const contiguous = c0.length - head; // bytes readable without crossing a chunk
 
     // Fixed header: type and flags, then the Remaining Length in at most four bytes (3.1.1 section 2.2.3).
     const first = c0[head];
+    const codec = codecByCode[first >> 4];
+    if (codec === undefined || (codec.code === 15 && this.protocolVersion !== 5)) {
+      return this.fail(malformed(`reserved packet type ${first >> 4}`));
+    }
     let remaining = 0;
     let multiplier = 1;
     let i = 1;
@@ -74,10 +78,6 @@ export class PacketDecoder {
       remaining += (b & 0x7f) * multiplier;
       if ((b & 0x80) === 0) break;
       multiplier *= 128;
-    }
-    const codec = codecByCode[first >> 4];
-    if (codec === undefined || (codec.code === 15 && this.protocolVersion !== 5)) {
-      return this.fail(malformed(`reserved packet type ${first >> 4}`));
     }
     const total = i + remaining;
     if (total > this.maximumPacketSize) {
@@ -106,18 +106,19 @@ export class PacketDecoder {
     } finally {
       this.reader.buf = EMPTY; // keep no reference to the input
     }
-    if (buf === c0) this.consume(total);
+    if (buf === c0) this.consumeFromFirst(total);
     if (packet.type === 'connect') this.protocolVersion = packet.protocolVersion;
     return packet;
   }
 
+  /** The byte `index` bytes after the first unread one; the caller made sure it was received. */
   private byteAt(index: number): number {
     let i = index + this.head;
     for (const c of this.chunks) {
       if (i < c.length) return c[i];
       i -= c.length;
     }
-    return -1;
+    throw new Error(`internal: byte ${index} of ${this.buffered} requested`);
   }
 
   /** Moves the next `total` bytes out of the queue into one new Buffer. */
@@ -134,10 +135,7 @@ export class PacketDecoder {
     return out;
   }
 
-  private consume(n: number): void {
-    this.consumeFromFirst(n);
-  }
-
+  /** Drops `n` bytes from the first chunk (never more than it holds). */
   private consumeFromFirst(n: number): void {
     this.head += n;
     this.buffered -= n;

@@ -77,6 +77,12 @@ describe('error vectors', () => {
     });
   }
 
+  test('a reserved packet type fails on its first byte, before any length', () => {
+    const d = new PacketDecoder();
+    d.push(Buffer.from([0x00]));
+    assert.equal((d.next() as ProtocolError).reasonCode, 0x81);
+  });
+
   test('after an error the decoder stays failed and drops input', () => {
     const d = new PacketDecoder();
     d.push(Buffer.from('c100', 'hex')); // [MQTT-2.2.2-2]
