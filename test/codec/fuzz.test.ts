@@ -8,7 +8,7 @@ import type { Packet, ProtocolVersion } from '../../src/codec';
 import { canonical } from './fixtures/mqtt-packet-mapping';
 import { Random, randomPacket, typesFor } from './fixtures/random-packets';
 
-const ROUNDS = 12_000;
+const ROUNDS = 30_000;
 const propertyIds = propertyTable.map((d) => d.id);
 
 function mutate(r: Random, input: Buffer): Buffer {
@@ -106,7 +106,7 @@ test(`fuzz: ${ROUNDS} mutated streams of valid packets and random bytes, both ve
 
 test('fuzz: valid CONNECTs of every level, mutated, fed to a fresh decoder', () => {
   const r = new Random(7);
-  for (let round = 0; round < 3000; round++) {
+  for (let round = 0; round < 5000; round++) {
     const level = r.pick([3, 4, 5] as const);
     const bytes = mutate(r, encode(randomPacket(r, 'connect', level), level));
     for (const p of feed(r, bytes, 4, 268_435_460)) {
