@@ -78,9 +78,12 @@ export class PublishEncoding {
     this.topicLength = utf8StringLength(message.topic, 'topic');
     this.topicBytes = Buffer.allocUnsafe(this.topicLength);
     writeUtf8String(this.topicBytes, 0, message.topic);
-    const { subscriptionIdentifiers, topicAlias, messageExpiryInterval, ...shared } = message.properties ?? {};
-    void subscriptionIdentifiers;
-    void topicAlias;
+    // Subscription identifiers, topic alias and message expiry are written per recipient.
+    const shared: Properties = { ...message.properties };
+    delete shared.subscriptionIdentifiers;
+    delete shared.topicAlias;
+    delete shared.messageExpiryInterval;
+    const messageExpiryInterval = message.properties?.messageExpiryInterval;
     this.messageExpiryInterval = messageExpiryInterval;
     if (messageExpiryInterval !== undefined) propertiesLength({ messageExpiryInterval }, PUBLISH);
     const len = propertiesLength(shared, PUBLISH);
