@@ -153,8 +153,15 @@ export type ConnectOutcome = { client: MqttClient } | { exitCode: number };
  * Connects and waits for CONNACK. On failure ends the client, prints the reason (unless --quiet)
  * and gives the exit code.
  */
-export function connectClient(args: CommonArgs, io: CliIo, reconnectPeriod: number): Promise<ConnectOutcome> {
+export function connectClient(
+  args: CommonArgs,
+  io: CliIo,
+  reconnectPeriod: number,
+  /** Called before any packet is read: messages of a kept session may come right behind CONNACK. */
+  onCreated?: (client: MqttClient) => void,
+): Promise<ConnectOutcome> {
   const client = connect(clientOptions(args, reconnectPeriod));
+  onCreated?.(client);
   if (args.debug) {
     // connect() writes the first CONNECT before returning, so no listener could see it: trace it here.
     io.stdout.write(`Client ${client.clientId === '' ? '(null)' : client.clientId} sending CONNECT\n`);

@@ -38,13 +38,23 @@ class Subscriber {
     if (this.finished) return;
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
-    void this.client.end({ properties: this.args.protocolVersion === 5 ? this.args.properties.disconnect : undefined }).then(() => this.resolveDone(exitCode));
+    // On the next turn: called from a 'message' listener, the client has yet to acknowledge that
+    // message (PUBACK / PUBREC), which must go out before DISCONNECT.
+    setImmediate(() => {
+      void this.client.end({ properties: this.args.protocolVersion === 5 ? this.args.properties.disconnect : undefined }).then(() => this.resolveDone(exitCode));
+    });
   }
 
   private error(text: string): void {
     if (!this.args.quiet) this.io.stderr.write(`${text}\n`);
   }
 
+  /** Listens from the start, so messages of a kept session that arrive with CONNACK are printed too. */
+  listen(): void {
+    this.client.on('message', (_topic, _payload, packet) => this.onMessage(packet));
+  }
+
+  /** Once connected: the -W timer, then SUBSCRIBE. */
   start(): void {
     const a = this.args;
     if (a.timeout !== undefined) {
@@ -53,7 +63,6 @@ class Subscriber {
         this.finish(EXIT_TIMED_OUT);
       }, a.timeout * 1000);
     }
-    this.client.on('message', (_topic, _payload, packet) => this.onMessage(packet));
     this.client.on('error', (err) => {
       // A lost link is retried by the client; only -d shows it, as with mosquitto_sub.
       if (a.debug) this.io.stdout.write(`Client ${this.client.clientId} error: ${err.message}\n`);
@@ -118,22 +127,26 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const args = parseOrReport('sub', argv, io);
   if (typeof args === 'number') return args;
   let outcome;
+  let subscriber: Subscriber | undefined;
   try {
-    outcome = await connectClient(args, io, RECONNECT_PERIOD_MS);
+    outcome = await connectClient(args, io, RECONNECT_PERIOD_MS, (client) => {
+      subscriber = new Subscriber(client, args, io);
+      subscriber.listen();
+    });
   } catch (err) {
     if (!(err instanceof SetupError || err instanceof MqttError)) throw err;
     io.stderr.write(`Error: ${err.message}\n`);
     return 1;
   }
-  if ('exitCode' in outcome) return outcome.exitCode;
-  const subscriber = new Subscriber(outcome.client, args, io);
+  if ('exitCode' in outcome || !subscriber) return 'exitCode' in outcome ? outcome.exitCode : 1;
   // Ctrl-C or a kill disconnects cleanly, so the broker does not publish the Will.
-  const onSignal = () => subscriber.finish(0);
+  const running = subscriber;
+  const onSignal = () => running.finish(0);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  subscriber.start();
+  running.start();
   try {
-    return await subscriber.done;
+    return await running.done;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
