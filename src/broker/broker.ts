@@ -10,6 +10,7 @@ import { BrokerCore } from './core';
 import type { ClientInfo } from './events';
 import type { BrokerMessage } from './message';
 import type { BrokerOptions, ConnectionInfo, ListenerOptions } from './options';
+import { restoreSessions, saveAllSessions } from './persistence';
 import { SysTopics } from './sys';
 
 export interface BrokerAddress {
@@ -49,6 +50,11 @@ export class Broker extends BrokerCore {
 
   /** Opens every listener; rejects (closing what opened) if one cannot, e.g. `code === 'EADDRINUSE'`. */
   async listen(): Promise<void> {
+    if (this.persistent) {
+      const restored = await restoreSessions(this);
+      this.retainedCount = await this.store.countRetained();
+      if (restored > 0) this.log.info(`restored ${restored} session(s) from the store`);
+    }
     try {
       for (const options of this.options.listeners) this.running.push(await this.open(options));
     } catch (err) {
@@ -187,7 +193,18 @@ export class Broker extends BrokerCore {
     }
     clearTimeout(grace);
     await listenersClosed;
-    for (const session of [...this.sessions.values()]) this.endSession(session);
+    if (this.persistent) {
+      // persistent sessions outlive the broker in the store; a Will waiting for its delay goes now
+      for (const session of this.sessions.values()) if (session.pendingWill !== undefined) this.publishWill(session);
+      await saveAllSessions(this);
+      for (const session of this.sessions.values()) {
+        if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+        this.router.unsubscribeAll(session);
+      }
+      this.sessions.clear();
+    } else {
+      for (const session of [...this.sessions.values()]) this.endSession(session);
+    }
   }
 
   private async closeListeners(): Promise<void> {

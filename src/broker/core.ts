@@ -10,6 +10,7 @@ import { type BrokerOptions, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptio
 import { Router } from './router';
 import { SESSION_NEVER_EXPIRES, Session } from './session';
 import { BrokerStats } from './stats';
+import { deleteSession, saveSession } from './persistence';
 import { MemoryStore } from './store/memory-store';
 import type { BrokerStore } from './store/types';
 
@@ -27,9 +28,13 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   readonly clientsById = new Map<string, Connection>();
   /** Every open connection, CONNECT received or not. */
   readonly connections = new Set<Connection>();
+  /** True when the store was given in the options: sessions are then saved to it and restored. */
+  readonly persistent: boolean;
   /** Retained messages, counted here so $SYS need not ask the store. */
   retainedCount = 0;
   protected closing = false;
+  private dropLoggedAt = 0;
+  private dropsSinceLog = 0;
   /** CONNACK properties advertising what we support, the same for every 5.0 client. */
   readonly connackProperties: Properties;
   private readonly dropHandler = (message: BrokerMessage, clientId: string, reason: DropReason): void => this.onDrop(message, clientId, reason);
@@ -39,6 +44,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.options = resolveOptions(options);
     this.log = new Log(options.logger);
     this.store = options.store ?? new MemoryStore();
+    this.persistent = options.store !== undefined;
     // an 'error' event without a listener would throw: log instead
     this.on('error', () => undefined);
     const o = this.options;
@@ -89,6 +95,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   /** The session ends: subscriptions and queue go, a Will still waiting is published now [MQTT-3.1.3-9]. */
   endSession(session: Session): void {
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    deleteSession(this, session.clientId);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
     this.router.unsubscribeAll(session);
@@ -111,8 +118,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
       connection.will = undefined;
       // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]; every other close publishes it [MQTT-3.1.2-8]
       if (will !== undefined) this.scheduleWill(session, will);
-      if (session.sessionExpiryInterval === 0 || this.closing) this.endSession(session);
-      else this.scheduleExpiry(session, session.sessionExpiryInterval * 1000);
+      if (session.sessionExpiryInterval === 0) this.endSession(session);
+      else if (!this.closing) this.sessionOffline(session, session.sessionExpiryInterval * 1000);
     }
     this.emit('clientDisconnected', info, reason);
   }
@@ -146,6 +153,12 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.publishMessage(willToMessage(will, session.clientId), session.clientId);
   }
 
+  /** A persistent session without connection: saved, and ended after `ms` (0 = never). */
+  sessionOffline(session: Session, ms: number): void {
+    saveSession(this, session);
+    if (ms > 0) this.scheduleExpiry(session, ms);
+  }
+
   private scheduleExpiry(session: Session, ms: number): void {
     if (session.sessionExpiryInterval === SESSION_NEVER_EXPIRES) return;
     const step = Math.min(ms, MAX_TIMER_MS);
@@ -166,7 +179,18 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   private onDrop(message: BrokerMessage, clientId: string, reason: DropReason): void {
     this.stats.publishDropped++;
-    this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
+    if (reason === 'queue-full' || reason === 'buffer-full') {
+      // a flood would log a line per message: one warning per second at most, with the count
+      this.dropsSinceLog++;
+      const now = Date.now();
+      if (now - this.dropLoggedAt >= 1000) {
+        this.log.warn(`dropped ${this.dropsSinceLog} message(s) at a bound, latest on ${message.topic} for ${clientId}: ${reason}`);
+        this.dropLoggedAt = now;
+        this.dropsSinceLog = 0;
+      }
+    } else {
+      this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
+    }
     if (this.listenerCount('dropped') > 0) this.emit('dropped', message, clientId, reason);
   }
 }

@@ -8,4 +8,4 @@ export type {
 export type { BrokerEvents, ClientInfo, DropReason } from './events';
 export type { BrokerMessage } from './message';
 export { MemoryStore } from './store';
-export type { BrokerStore, StoredSession, StoredSubscription, StoredInflight } from './store';
+export type { BrokerStore, StoredDelivery, StoredSession, StoredSubscription, StoredInflight } from './store';

@@ -176,6 +176,11 @@ export class Session {
     this.disconnectedAt = now;
   }
 
+  /** Deliveries waiting behind the window, in order (for saving the session). */
+  queuedDeliveries(): Delivery[] {
+    return this.queue.slice(this.queueHead);
+  }
+
   /** The session ends: what is queued or in flight is lost. */
   discard(): void {
     for (let i = this.queueHead; i < this.queue.length; i++) this.onDrop(this.queue[i].message, this.clientId, 'session-ended');

@@ -97,7 +97,7 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
       test('deleting a session deletes its subscriptions, queue and in-flight messages', async () => {
         await store.saveSession({ clientId: 'c', protocolVersion: 4, sessionExpiryInterval: 60 });
         await store.addSubscriptions('c', [{ topicFilter: 'a', qos: 1 }]);
-        await store.enqueue('c', msg('a', '1'), 1);
+        await store.enqueue('c', { message: msg('a', '1'), qos: 1 });
         await store.putInflight('c', { packetId: 1, state: 'publish', qos: 1, message: msg('a', '0') });
         await store.deleteSession('c');
         assert.deepEqual(await store.getSubscriptions('c'), []);
@@ -108,17 +108,19 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
 
     describe('queued and in-flight messages', () => {
       test('the queue keeps order and is cleared', async () => {
-        for (let i = 0; i < 5; i++) await store.enqueue('c', msg('t', String(i)), (i % 2 + 1) as 1 | 2);
+        for (let i = 0; i < 5; i++) await store.enqueue('c', { message: msg('t', String(i)), qos: (i % 2 + 1) as 1 | 2, retain: i === 0, subscriptionIdentifiers: i === 1 ? [3, 4] : undefined });
         const q = await store.getQueued('c');
         assert.deepEqual(q.map((e) => e.message.payload.toString()), ['0', '1', '2', '3', '4']);
         assert.deepEqual(q.map((e) => e.qos), [1, 2, 1, 2, 1]);
+        assert.equal(q[0].retain, true);
+        assert.deepEqual(q[1].subscriptionIdentifiers, [3, 4]);
         await store.clearQueued('c');
         assert.deepEqual(await store.getQueued('c'), []);
       });
 
       test('queues are per client', async () => {
-        await store.enqueue('a', msg('t', 'for a'), 1);
-        await store.enqueue('b', msg('t', 'for b'), 1);
+        await store.enqueue('a', { message: msg('t', 'for a'), qos: 1 });
+        await store.enqueue('b', { message: msg('t', 'for b'), qos: 1 });
         assert.deepEqual((await store.getQueued('a')).map((e) => e.message.payload.toString()), ['for a']);
       });
 
@@ -132,6 +134,8 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
         await store.removeInflight('c', 99);
         entries = await store.getInflight('c');
         assert.deepEqual(entries.map((e) => e.packetId), [2]);
+        await store.clearInflight('c');
+        assert.deepEqual(await store.getInflight('c'), []);
       });
     });
   });

@@ -8,6 +8,7 @@ import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { AuthenticateResult, EnhancedAuthResult } from '../options';
+import { saveSession } from '../persistence';
 import { SESSION_NEVER_EXPIRES } from '../session';
 
 /** What CONNECT settled before authentication finished. */
@@ -149,6 +150,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
+  saveSession(core, session);
 
   c.keepalive = pending.keepalive;
   c.will = p.will;

@@ -5,6 +5,7 @@ import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import { isExpired } from '../message';
+import { saveSubscriptions } from '../persistence';
 import type { Session, SessionSubscription } from '../session';
 
 export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promise<void> {
@@ -68,6 +69,7 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     added.push({ subscription, isNew });
     accepted.push({ ...s, qos: code as QoS });
   }
+  saveSubscriptions(core, session, added.map((a) => a.subscription));
   // SUBACK with one reason code per filter, in order [MQTT-3.8.4-1], [MQTT-3.9.3-1]
   c.send({ type: 'suback', packetId: p.packetId, reasonCodes });
   if (accepted.length > 0) {

@@ -3,6 +3,7 @@
 import type { UnsubscribePacket } from '../../codec';
 import { validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
+import { removeSubscriptions } from '../persistence';
 
 export function handleUnsubscribe(c: Connection, p: UnsubscribePacket): void {
   const core = c.core;
@@ -21,6 +22,7 @@ export function handleUnsubscribe(c: Connection, p: UnsubscribePacket): void {
       reasonCodes.push(0x11);
     }
   }
+  removeSubscriptions(core, session, removed);
   // UNSUBACK even when nothing was subscribed [MQTT-3.10.4-5]
   c.send({ type: 'unsuback', packetId: p.packetId, reasonCodes: c.protocolVersion === 5 ? reasonCodes : undefined });
   if (removed.length > 0 && core.listenerCount('unsubscribed') > 0) core.emit('unsubscribed', session.clientId, removed);

@@ -1,2 +1,2 @@
 export { MemoryStore } from './memory-store';
-export type { BrokerStore, StoredSession, StoredSubscription, StoredInflight } from './types';
+export type { BrokerStore, StoredDelivery, StoredSession, StoredSubscription, StoredInflight } from './types';

@@ -1,13 +1,12 @@
 // The in-memory store: the default, and the reference the abstract store suite is written against.
-import type { QoS } from '../../codec/types';
 import { topicMatchesFilter } from '../../topics';
 import type { BrokerMessage } from '../message';
-import type { BrokerStore, StoredInflight, StoredSession, StoredSubscription } from './types';
+import type { BrokerStore, StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from './types';
 
 interface SessionRecord {
   session: StoredSession;
   subscriptions: Map<string, StoredSubscription>;
-  queue: { message: BrokerMessage; qos: QoS }[];
+  queue: StoredDelivery[];
   inflight: Map<number, StoredInflight>;
 }
 
@@ -75,13 +74,13 @@ export class MemoryStore implements BrokerStore {
     return record === undefined ? [] : [...record.subscriptions.values()].map((s) => ({ ...s }));
   }
 
-  async enqueue(clientId: string, message: BrokerMessage, qos: QoS): Promise<void> {
-    this.record(clientId).queue.push({ message, qos });
+  async enqueue(clientId: string, delivery: StoredDelivery): Promise<void> {
+    this.record(clientId).queue.push({ ...delivery });
   }
 
-  async getQueued(clientId: string): Promise<{ message: BrokerMessage; qos: QoS }[]> {
+  async getQueued(clientId: string): Promise<StoredDelivery[]> {
     const record = this.sessions.get(clientId);
-    return record === undefined ? [] : record.queue.slice();
+    return record === undefined ? [] : record.queue.map((d) => ({ ...d }));
   }
 
   async clearQueued(clientId: string): Promise<void> {
@@ -100,6 +99,10 @@ export class MemoryStore implements BrokerStore {
   async getInflight(clientId: string): Promise<StoredInflight[]> {
     const record = this.sessions.get(clientId);
     return record === undefined ? [] : [...record.inflight.values()].map((e) => ({ ...e }));
+  }
+
+  async clearInflight(clientId: string): Promise<void> {
+    this.sessions.get(clientId)?.inflight.clear();
   }
 
   async close(): Promise<void> {

@@ -18,13 +18,19 @@ export interface StoredSession {
   will?: WillMessage;
 }
 
+/** A message waiting for a client: the QoS and RETAIN flag it goes out with, its Subscription Identifiers. */
+export interface StoredDelivery {
+  message: BrokerMessage;
+  qos: QoS;
+  retain?: boolean;
+  subscriptionIdentifiers?: number[];
+}
+
 /** An outbound QoS 1/2 message sent and not yet acknowledged, or a PUBREL awaiting PUBCOMP. */
-export interface StoredInflight {
+export interface StoredInflight extends StoredDelivery {
   packetId: number;
   /** 'publish': awaiting PUBACK/PUBREC; 'pubrel': PUBREC received, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
-  qos: QoS;
-  message: BrokerMessage;
 }
 
 export interface BrokerStore {
@@ -47,15 +53,16 @@ export interface BrokerStore {
   getSubscriptions(clientId: string): Promise<StoredSubscription[]>;
 
   /** Appends to the client's queue of messages waiting for it (offline or beyond the in-flight window). */
-  enqueue(clientId: string, message: BrokerMessage, qos: QoS): Promise<void>;
+  enqueue(clientId: string, delivery: StoredDelivery): Promise<void>;
   /** The queue in order, without removing it. */
-  getQueued(clientId: string): Promise<{ message: BrokerMessage; qos: QoS }[]>;
+  getQueued(clientId: string): Promise<StoredDelivery[]>;
   clearQueued(clientId: string): Promise<void>;
 
   putInflight(clientId: string, entry: StoredInflight): Promise<void>;
   removeInflight(clientId: string, packetId: number): Promise<void>;
   /** In-flight entries in the order they were first put. */
   getInflight(clientId: string): Promise<StoredInflight[]>;
+  clearInflight(clientId: string): Promise<void>;
 
   close(): Promise<void>;
 }

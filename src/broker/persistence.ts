@@ -1,0 +1,124 @@
+// Sessions through the store: what a persistent session is made of is written through to the store
+// as it changes (session, subscriptions), its queue and in-flight messages are saved when the broker
+// closes, and everything is read back by listen(). Only with a store given in the options: the
+// broker's own in-memory store would hold a second copy for nothing, as nothing outlives the broker.
+import type { BrokerCore } from './core';
+import { SESSION_NEVER_EXPIRES, type Session, type SessionSubscription } from './session';
+import type { StoredSubscription } from './store/types';
+
+function warn(core: BrokerCore, what: string) {
+  return (err: Error): void => core.log.error(`store: ${what}: ${err.message}`);
+}
+
+function persists(session: Session): boolean {
+  return session.sessionExpiryInterval > 0;
+}
+
+export function saveSession(core: BrokerCore, session: Session): void {
+  if (!core.persistent || !persists(session)) return;
+  core.store
+    .saveSession({
+      clientId: session.clientId,
+      protocolVersion: session.protocolVersion,
+      sessionExpiryInterval: session.sessionExpiryInterval,
+      disconnectedAt: session.disconnectedAt,
+    })
+    .catch(warn(core, `save session ${session.clientId}`));
+}
+
+export function deleteSession(core: BrokerCore, clientId: string): void {
+  if (!core.persistent) return;
+  core.store.deleteSession(clientId).catch(warn(core, `delete session ${clientId}`));
+}
+
+export function saveSubscriptions(core: BrokerCore, session: Session, subscriptions: SessionSubscription[]): void {
+  if (!core.persistent || !persists(session) || subscriptions.length === 0) return;
+  const stored: StoredSubscription[] = subscriptions.map((s) => ({
+    topicFilter: s.topicFilter,
+    qos: s.qos,
+    noLocal: s.noLocal,
+    retainAsPublished: s.retainAsPublished,
+    retainHandling: s.retainHandling,
+    subscriptionIdentifier: s.subscriptionIdentifier,
+  }));
+  core.store.addSubscriptions(session.clientId, stored).catch(warn(core, `subscriptions of ${session.clientId}`));
+}
+
+export function removeSubscriptions(core: BrokerCore, session: Session, topicFilters: string[]): void {
+  if (!core.persistent || topicFilters.length === 0) return;
+  core.store.removeSubscriptions(session.clientId, topicFilters).catch(warn(core, `subscriptions of ${session.clientId}`));
+}
+
+/** On close: the queue and in-flight messages of every persistent session go to the store. */
+export async function saveAllSessions(core: BrokerCore): Promise<void> {
+  const store = core.store;
+  const now = Date.now();
+  for (const session of core.sessions.values()) {
+    if (!persists(session)) continue;
+    if (session.disconnectedAt === undefined) session.disconnectedAt = now;
+    saveSession(core, session);
+    await store.clearQueued(session.clientId);
+    for (const d of session.queuedDeliveries()) {
+      await store.enqueue(session.clientId, { message: d.message, qos: d.qos, retain: d.retain, subscriptionIdentifiers: d.subscriptionIdentifiers });
+    }
+    await store.clearInflight(session.clientId);
+    for (const e of session.inflight.values()) {
+      await store.putInflight(session.clientId, {
+        packetId: e.packetId,
+        state: e.state,
+        message: e.message,
+        qos: e.qos,
+        retain: e.retain,
+        subscriptionIdentifiers: e.subscriptionIdentifiers,
+      });
+    }
+  }
+}
+
+/** On listen: sessions from the store come back offline, with subscriptions, queue and in-flight messages. */
+export async function restoreSessions(core: BrokerCore): Promise<number> {
+  const store = core.store;
+  const now = Date.now();
+  let restored = 0;
+  for (const stored of await store.listSessions()) {
+    const expiry = stored.sessionExpiryInterval;
+    const gone = stored.disconnectedAt ?? now;
+    if (expiry === 0 || (expiry !== SESSION_NEVER_EXPIRES && gone + expiry * 1000 <= now)) {
+      await store.deleteSession(stored.clientId); // expired while the broker was down
+      continue;
+    }
+    if (core.sessions.has(stored.clientId)) continue;
+    const session = core.newSession(stored.clientId, core.options.maxInflightMessages);
+    session.sessionExpiryInterval = expiry;
+    session.protocolVersion = stored.protocolVersion;
+    session.disconnectedAt = gone;
+    for (const s of await store.getSubscriptions(stored.clientId)) {
+      core.router.subscribe({
+        session,
+        topicFilter: s.topicFilter,
+        qos: s.qos,
+        noLocal: s.noLocal === true,
+        retainAsPublished: s.retainAsPublished === true,
+        retainHandling: s.retainHandling ?? 0,
+        subscriptionIdentifier: s.subscriptionIdentifier,
+        shared: s.topicFilter.startsWith('$share/'),
+      });
+    }
+    for (const e of await store.getInflight(stored.clientId)) {
+      session.inflight.set(e.packetId, {
+        packetId: e.packetId,
+        state: e.state,
+        message: e.message,
+        qos: e.qos,
+        retain: e.retain === true,
+        subscriptionIdentifiers: e.subscriptionIdentifiers,
+      });
+    }
+    for (const d of await store.getQueued(stored.clientId)) {
+      session.deliver(d.message, d.qos, d.retain === true, d.subscriptionIdentifiers, now);
+    }
+    core.sessionOffline(session, expiry === SESSION_NEVER_EXPIRES ? 0 : gone + expiry * 1000 - now);
+    restored++;
+  }
+  return restored;
+}
