@@ -8,10 +8,11 @@
 //     [--scenarios=fan-in,fan-out,qos1,qos2,latency-qos0,latency-qos1,idle,retained]
 //     [--pin] [--cpu-prof=DIR] [--json]
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../test/helpers/net';
 import { BROKER_LABELS, BrokerKind, BrokerProcess, mosquittoVersion, startBroker, unavailableReason } from './load/brokers';
-import { favour, guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
+import { guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
 import { topSelfTime } from './load/cpu-profile';
 import { BROKER_CPU } from './load/harness';
 import { FULL, MetricSpec, QUICK, Sample, Scenario, SCENARIOS, Settings, SMOKE } from './load/scenarios';
@@ -78,14 +79,10 @@ async function probeOurs(): Promise<string | null> {
   }
 }
 
-/** Set when a process's priority could not be raised (not root): said in the notes. */
-let unfavoured = false;
-
 async function sampleOnce(scenario: Scenario, kind: BrokerKind, settings: Settings, nodeArgs: string[]): Promise<Sample> {
   const broker = await startBroker(kind, await freePort(), nodeArgs);
   try {
     pinToCpu(broker.pid, BROKER_CPU);
-    if (!favour(broker.pid)) unfavoured = true;
     return await scenario.measure(broker, settings);
   } finally {
     await broker.stop();
@@ -98,6 +95,7 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
   const unguard = guardChildren();
   setPinning(opts.pin === true);
   const notes: string[] = [];
+  const loadBefore = os.loadavg()[0];
   try {
     const brokers: BrokerKind[] = [];
     for (const kind of opts.brokers ?? ALL_BROKERS) {
@@ -138,6 +136,8 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
       const top = topSelfTime(p.file, 8).map((t) => `${(t.share * 100).toFixed(1)}% ${t.location}`);
       notes.push(`mqtt-hub CPU profile, ${p.scenario} (${p.file}), top self time: ${top.join('; ')}`);
     }
+    const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`;
+    notes.push(`Machine: ${os.cpus().length} cores, 1-minute load average ${load}; a load above the core count means other work shared the cores and the absolute numbers are low and noisy; the interleaved ratios hold better.`);
     return tabulate(scenarios, brokers, samples, settings, notes, opts.pin === true);
   } finally {
     await stopAll();
@@ -188,7 +188,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     notes: [
       ...notes,
       `Medians of ${settings.rounds} interleaved round(s); throughput windows ${settings.windowMs} ms after ${settings.warmupMs} ms warm-up. Ratios are mqtt-hub / other (for µs, bytes and ms lower is better).`,
-      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. ${unfavoured ? '' : 'Brokers and generators run at raised priority (nice -10) against other load on the machine. '}Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited).`,
+      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited).`,
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),

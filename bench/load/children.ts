@@ -60,22 +60,6 @@ export function guardChildren(): () => void {
   };
 }
 
-/** Niceness for the processes under measurement, where permitted (root). */
-const BENCH_PRIORITY = -10;
-
-/**
- * Raises a process's scheduling priority so other work on the machine disturbs the measurement less;
- * applied alike to every broker and every load generator. Returns false where not permitted.
- */
-export function favour(pid: number): boolean {
-  try {
-    os.setPriority(pid, BENCH_PRIORITY);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let tasksetAvailable: boolean | undefined;
 let pinning = false;
 

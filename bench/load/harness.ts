@@ -3,9 +3,10 @@
 // needs the broker's memory read between the workers' steps, is driven from here.
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import { favour, pinToCpu, stopChild, track } from './children';
+import { pinToCpu, stopChild, track } from './children';
 import type { BrokerProcess } from './brokers';
 import type { IdleResult, Job, ParentMessage, WorkerMessage } from './jobs';
+import { cpuSeconds } from './proc';
 import { sleep } from './window';
 
 const workerPath = path.join(__dirname, 'worker.js');
@@ -63,11 +64,10 @@ class Worker {
     this.child.send(message);
   }
 
-  /** Waits until the worker listens, then pins it to the generator's CPU and raises its priority. */
+  /** Waits until the worker listens, then pins it to the generator's CPU (when pinning is on). */
   async ready(): Promise<void> {
     await this.next('ready', 10_000);
     pinToCpu(this.child.pid!, GENERATOR_CPU);
-    favour(this.child.pid!);
   }
 
   stop(): Promise<void> {
@@ -92,7 +92,16 @@ export interface IdleMeasurement {
   bytesPerConnection: number;
   connectsPerSecond: number;
   generatorCpu: number;
+  /** The broker's CPU share while the connections opened. */
+  brokerCpu: number;
 }
+
+/**
+ * Handshakes pending at a time over all generator processes: kept under the smallest listen backlog
+ * among the brokers (Mosquitto's is 100), since a full accept queue drops SYNs and the 1 s SYN
+ * retransmission would then be measured instead of the broker.
+ */
+const IDLE_CONCURRENCY = 64;
 
 /**
  * Opens `connections` idle MQTT connections from `processes` load generators at once; reads the
@@ -104,15 +113,17 @@ export async function measureIdle(broker: BrokerProcess, connections: number, pr
     await Promise.all(workers.map((w) => w.ready()));
     await sleep(settleMs);
     const residentBefore = broker.residentBytes();
+    const brokerCpuBefore = cpuSeconds(broker.pid);
     const share = Math.ceil(connections / processes);
     const start = process.hrtime.bigint();
     workers.forEach((w, i) => {
       const count = Math.min(share, connections - i * share);
-      w.send({ cmd: 'start', job: { kind: 'idle', port: broker.port, brokerPid: broker.pid, connections: count, concurrency: 64, clientIdPrefix: `bench-idle-${i}-` } });
+      w.send({ cmd: 'start', job: { kind: 'idle', port: broker.port, brokerPid: broker.pid, connections: count, concurrency: Math.max(1, Math.floor(IDLE_CONCURRENCY / processes)), clientIdPrefix: `bench-idle-${i}-` } });
     });
     const timeoutMs = 60_000 + connections * 10;
     const opened = await Promise.all(workers.map((w) => w.next('connected', timeoutMs)));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const brokerCpu = seconds >= 0.5 ? (cpuSeconds(broker.pid) - brokerCpuBefore) / seconds : NaN;
     const total = opened.reduce((sum, m) => sum + m.opened, 0);
     await sleep(settleMs);
     const residentAfter = broker.residentBytes();
@@ -124,6 +135,7 @@ export async function measureIdle(broker: BrokerProcess, connections: number, pr
       bytesPerConnection: (residentAfter - residentBefore) / total,
       connectsPerSecond: total / seconds,
       generatorCpu: Math.max(...results.map((m) => (m.result as IdleResult).generatorCpu)),
+      brokerCpu,
     };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

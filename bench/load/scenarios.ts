@@ -119,7 +119,7 @@ export const SCENARIOS: Scenario[] = [
     ],
     measure: async (broker, s) => {
       const r = await measureIdle(broker, s.idleConnections, s.idleProcesses, 1000);
-      return { values: { bytesPerConnection: r.bytesPerConnection, connectsPerSecond: r.connectsPerSecond }, generatorCpu: r.generatorCpu, brokerCpu: NaN, lost: 0 };
+      return { values: { bytesPerConnection: r.bytesPerConnection, connectsPerSecond: r.connectsPerSecond }, generatorCpu: r.generatorCpu, brokerCpu: r.brokerCpu, lost: 0 };
     },
   },
   {
