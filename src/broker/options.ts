@@ -56,6 +56,8 @@ export interface BrokerOptions {
   messageSizeLimit?: number;
   /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. */
   maxQueuedMessages?: number;
+  /** Subscriptions one session may hold; more are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80). 0 = no limit. */
+  maxSubscriptionsPerClient?: number;
   /** Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum). */
   maxInflightMessages?: number;
   /** Receive Maximum advertised to 5.0 clients: unacknowledged inbound QoS 2 PUBLISHes allowed. */
@@ -113,6 +115,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maxPacketSize: options.maxPacketSize && options.maxPacketSize > 0 ? options.maxPacketSize : MAX_PACKET_SIZE,
     messageSizeLimit: options.messageSizeLimit ?? 0,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? 10_000,
     maxInflightMessages: options.maxInflightMessages && options.maxInflightMessages > 0 ? options.maxInflightMessages : 20,
     receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : 65535,
     maxKeepalive: options.maxKeepalive ?? 65535,

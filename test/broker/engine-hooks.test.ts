@@ -106,6 +106,19 @@ describe('engine: hooks', () => {
   });
 });
 
+describe('engine: subscription bound', () => {
+  test('maxSubscriptionsPerClient: further filters are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80); replacing one is fine', async () => {
+    const { port } = await start({ maxSubscriptionsPerClient: 2 });
+    const { client: c5 } = await raw(port, 5);
+    const s5 = await c5.subscribe([{ topic: 'a', qos: 0 }, { topic: 'b', qos: 1 }, { topic: 'c', qos: 1 }]);
+    assert.deepEqual(s5.granted, [0, 1, 0x97]);
+    assert.deepEqual((await c5.subscribe('a', 2)).granted, [2]);
+    const { client: c4 } = await raw(port, 4);
+    const s4 = await c4.subscribe([{ topic: 'a', qos: 0 }, { topic: 'b', qos: 1 }, { topic: 'c', qos: 1 }]);
+    assert.deepEqual(s4.granted, [0, 1, 0x80]);
+  });
+});
+
 describe('engine: events, clients() and broker.publish()', () => {
   test('clientConnected, subscribed, published, unsubscribed, clientDisconnected with reasons; clients() info', async () => {
     const { broker, port } = await start();

@@ -51,6 +51,10 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     if (verdict === true) code = Math.min(s.qos, core.options.maximumQoS);
     else if (verdict === false) code = v5 ? 0x87 : 0x80;
     else code = verdict;
+    const limit = core.options.maxSubscriptionsPerClient;
+    if (code < 0x80 && limit > 0 && session.subscriptions.size >= limit && !session.subscriptions.has(s.topicFilter)) {
+      code = 0x97; // a client cannot grow the subscription tree without bound
+    }
     if (code >= 0x80 && !v5) code = 0x80; // 3.1.1 has one failure code [MQTT-3.9.3-2]
     reasonCodes.push(code);
     if (code >= 0x80) continue;
