@@ -272,6 +272,17 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
     assert.equal(text(await s.exited), 'a:b|c/t|\n');
   });
 
+  test('MQTT 5 subscription options: --rh 2 sends no retained message, --rap keeps the retain flag, -D subscribe subscription-identifier', async () => {
+    await mosquittoPub(['-t', 'so/1', '-m', 'stale', '-r']);
+    const s = await hubSub('s-options', ['-t', 'so/1', '--rh', '2', '--rap', '-D', 'subscribe', 'subscription-identifier', '7', '-C', '1', '-F', '%p %r %S']);
+    await mosquittoPub(['-t', 'so/1', '-m', 'fresh', '-r']);
+    const got = await s.exited;
+    assert.equal(got.code, 0, got.stderr);
+    // Without --rh 2 the retained "stale" would come first; without --rap, "fresh" would have retain 0 [MQTT-3.3.1-9].
+    assert.equal(text(got), 'fresh 1 7\n');
+    await mosquittoPub(['-t', 'so/1', '-n', '-r']);
+  });
+
   test('--remove-retained clears what it receives', async () => {
     await mosquittoPub(['-t', 'sx/1', '-m', 'old', '-r']);
     const got = await run('sub', [...at(), '-t', 'sx/#', '--remove-retained', '-C', '1']);
@@ -286,8 +297,8 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
 describe('failures: exit codes and messages', () => {
   test('nothing listening: exit 1, "Error: Connection refused"', async () => {
     const port = String(await freePort());
-    for (const tool of ['pub', 'sub'] as const) {
-      const got = await run(tool, ['-h', '127.0.0.1', '-p', port, '-t', 'x', ...(tool === 'pub' ? ['-m', 'x'] : [])]);
+    const runs = await Promise.all((['pub', 'sub'] as const).map((tool) => run(tool, ['-h', '127.0.0.1', '-p', port, '-t', 'x', ...(tool === 'pub' ? ['-m', 'x'] : [])])));
+    for (const got of runs) {
       assert.equal(got.code, 1);
       assert.equal(got.stderr, 'Error: Connection refused\n');
     }
@@ -295,25 +306,21 @@ describe('failures: exit codes and messages', () => {
 
   test('a refused CONNACK exits with its code and reason: 5 under 3.1.1, 0x87 under 5.0', async () => {
     const args = ['-h', '127.0.0.1', '-p', String(locked.port), '-t', 'x'];
-    const v311 = await run('pub', [...args, '-m', 'x']);
+    const [v311, v5, quiet] = await Promise.all([run('pub', [...args, '-m', 'x']), run('sub', [...args, '-V', '5']), run('sub', [...args, '--quiet'])]);
     assert.equal(v311.code, 5);
     assert.equal(v311.stderr, 'Connection error: Connection Refused: not authorised.\n');
-    const v5 = await run('sub', [...args, '-V', '5']);
     assert.equal(v5.code, 0x87);
     assert.equal(v5.stderr, 'Connection error: Not authorized\n');
-    const quiet = await run('sub', [...args, '--quiet']);
     assert.equal(quiet.code, 5);
     assert.equal(quiet.stderr, '');
   });
 
   test('unknown option: usage on stderr, exit 1; --help: usage on stdout, exit 0', async () => {
-    const bad = await run('sub', ['--bogus']);
+    const [bad, help, version] = await Promise.all([run('sub', ['--bogus']), run('pub', ['--help']), run('sub', ['--version'])]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^Error: Unknown option '--bogus'\.\n\nmqtt-hub sub is a simple mqtt client/);
-    const help = await run('pub', ['--help']);
     assert.equal(help.code, 0);
     assert.match(text(help), /^mqtt-hub pub is a simple mqtt client .*\n\nUsage: mqtt-hub pub /);
-    const version = await run('sub', ['--version']);
     assert.equal(version.code, 0);
     assert.match(text(version), /^mqtt-hub sub version \S+\n$/);
   });
@@ -329,8 +336,9 @@ describe('TLS', () => {
   });
 
   test('a certificate the CA file does not trust: exit 1 and a TLS error on stderr', async () => {
-    for (const tool of ['pub', 'sub'] as const) {
-      const got = await run(tool, ['-h', '127.0.0.1', '-p', String(mq.tlsPort), '--cafile', certs.strangerCert, '-t', 'x', ...(tool === 'pub' ? ['-m', 'x'] : [])]);
+    const runs = await Promise.all((['pub', 'sub'] as const).map((tool) =>
+      run(tool, ['-h', '127.0.0.1', '-p', String(mq.tlsPort), '--cafile', certs.strangerCert, '-t', 'x', ...(tool === 'pub' ? ['-m', 'x'] : [])])));
+    for (const got of runs) {
       assert.equal(got.code, 1);
       assert.match(got.stderr, /^OpenSSL Error: .+\nUnable to connect \(A TLS error occurred\.\)\.\n$/);
     }
