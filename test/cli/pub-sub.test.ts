@@ -59,6 +59,7 @@ const run = (tool: 'pub' | 'sub', args: string[], input?: string | Buffer) => hu
 
 let mq: MosquittoInstance;
 let locked: MosquittoInstance;
+let mutual: MosquittoInstance;
 let certs: TestCerts;
 let broker: Broker;
 let wsPort: number;
@@ -75,6 +76,7 @@ before(async () => {
   // 'user root' keeps Mosquitto able to read the key in our private temporary directory.
   mq = await startMosquitto({ tls: { cert: certs.serverCert, key: certs.serverKey }, extraConfig: ['user root'] });
   locked = await startMosquitto({ extraConfig: ['allow_anonymous false', 'user root'] });
+  mutual = await startMosquitto({ tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.caCert, requireCertificate: true }, extraConfig: ['user root'] });
   broker = createBroker({ listeners: [{ host: '127.0.0.1', port: 0, protocol: 'ws', path: '/mqtt-ws' }], sysInterval: 0 });
   await broker.listen();
   wsPort = broker.addresses()[0].port;
@@ -84,6 +86,7 @@ after(async () => {
   await broker?.close();
   if (mq) await disposeMosquitto(mq);
   if (locked) await disposeMosquitto(locked);
+  if (mutual) await disposeMosquitto(mutual);
   certs?.cleanup();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -344,9 +347,27 @@ describe('TLS', () => {
     }
   });
 
-  test('-L mqtts:// with --cafile', async () => {
-    const got = await run('pub', ['-L', `mqtts://127.0.0.1:${mq.tlsPort}/tls/url`, '--cafile', certs.caCert, '-m', 'x', '-q', '1']);
-    assert.equal(got.code, 0, got.stderr);
+  test('-L mqtts:// with --cafile, and --capath with a directory of CA certificates', async () => {
+    const capath = path.join(tmp, 'capath');
+    fs.mkdirSync(capath, { recursive: true });
+    fs.copyFileSync(certs.caCert, path.join(capath, 'test-ca.crt'));
+    const [byUrl, byPath] = await Promise.all([
+      run('pub', ['-L', `mqtts://127.0.0.1:${mq.tlsPort}/tls/url`, '--cafile', certs.caCert, '-m', 'x', '-q', '1']),
+      run('pub', ['-h', '127.0.0.1', '-p', String(mq.tlsPort), '--capath', capath, '-t', 'tls/path', '-m', 'x', '-q', '1']),
+    ]);
+    assert.equal(byUrl.code, 0, byUrl.stderr);
+    assert.equal(byPath.code, 0, byPath.stderr);
+  });
+
+  test('--cert and --key: a broker that requires a client certificate lets us in with one, not without', async () => {
+    const base = ['-h', '127.0.0.1', '-p', String(mutual.tlsPort), '--cafile', certs.caCert, '-t', 'tls/mutual', '-m', 'x', '-q', '1'];
+    const [withCert, without] = await Promise.all([
+      run('pub', [...base, '--cert', certs.clientCert, '--key', certs.clientKey]),
+      run('pub', base),
+    ]);
+    assert.equal(withCert.code, 0, withCert.stderr);
+    assert.notEqual(without.code, 0);
+    assert.notEqual(without.stderr, '');
   });
 });
 
