@@ -50,7 +50,8 @@ function invalid(message: string, reasonCode?: number): MqttError {
 function checkUtf8String(what: string, s: string): void {
   // [MQTT-1.5.4-2]: no null character; length fits the two-byte prefix [MQTT-1.5.4-1].
   if (s.includes('\u0000')) throw invalid(`${what} '${s}' contains U+0000`);
-  if (Buffer.byteLength(s) > 65535) throw invalid(`${what} is longer than 65535 bytes`);
+  // At most three UTF-8 bytes per UTF-16 unit: only long strings need counting.
+  if (s.length > 21845 && Buffer.byteLength(s) > 65535) throw invalid(`${what} is longer than 65535 bytes`);
 }
 
 /** A topic name for PUBLISH: no wildcards [MQTT-3.3.2-2]; empty only with a topic alias (5.0). */

@@ -158,7 +158,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       const packet: PublishPacket = { type: 'publish', topic, payload: toPayload(payload), qos, retain: opts.retain === true, dup: false };
       if (properties) packet.properties = properties;
       if (this.refuseWhenEnding(reject)) return;
-      this.session.publish(packet, { resolve, reject });
+      this.session.publish(packet, resolve, reject);
     });
   }
 

@@ -135,19 +135,24 @@ export class ClientSession {
 
   // ---- commands -------------------------------------------------------------------------
 
-  publish(packet: PublishPacket, settle: Settle<PubAckLikePacket | undefined>): void {
-    const flow: PublishFlow = { kind: 'publish', packet, awaiting: 'puback', ...settle };
-    this.enqueue(flow);
+  publish(packet: PublishPacket, resolve: Settle<PubAckLikePacket | undefined>['resolve'], reject: Settle<unknown>['reject']): void {
+    if (packet.qos === 0 && this.connected && this.waitingHead === this.waiting.length && packet.properties === undefined) {
+      // The common case needs no flow record: nothing waits ahead of it and it has no id.
+      if (this.sendPublish(packet, false)) resolve(undefined);
+      else reject(this.tooLarge('publish'));
+      return;
+    }
+    this.enqueue({ kind: 'publish', packet, awaiting: 'puback', resolve, reject });
   }
 
   subscribe(packet: SubscribePacket, settle: Settle<SubscriptionResult[]>): void {
-    this.enqueue({ kind: 'subscribe', packet, ...settle });
+    this.enqueue({ kind: 'subscribe', packet, resolve: settle.resolve, reject: settle.reject });
   }
 
   unsubscribe(packet: UnsubscribePacket, settle: Settle<UnsubscriptionResult[]>): void {
     // Forget at once: a resubscribe after a lost session must not bring back what the caller left.
     for (const f of packet.topicFilters) this.subscriptions.delete(f);
-    this.enqueue({ kind: 'unsubscribe', packet, ...settle });
+    this.enqueue({ kind: 'unsubscribe', packet, resolve: settle.resolve, reject: settle.reject });
   }
 
   private enqueue(flow: Flow): void {
