@@ -1,6 +1,6 @@
 // One table of MQTT 5 properties (section 2.2.2.2): identifier, name, wire type, the packets that may
 // carry it. Encoding, decoding and validation all read this table; the lookups are derived from it.
-import { malformed, protocolError } from './protocol-error';
+import { ProtocolError, malformed, protocolError } from './protocol-error';
 import {
   MAX_VARIABLE_BYTE_INTEGER, Reader, binaryDataLength, utf8StringLength, variableByteIntegerLength,
   writeBinaryData, writeFourByteInteger, writeTwoByteInteger, writeUtf8String, writeVariableByteInteger,
@@ -34,6 +34,8 @@ export interface PropertyDefinition {
   repeats?: number;
   min?: number;
   max?: number;
+  /** Reason code for a value out of range, when not 0x82 Protocol Error. */
+  invalid?: number;
 }
 
 const T = WireType;
@@ -65,7 +67,8 @@ export const propertyTable: readonly PropertyDefinition[] = [
   },
   { id: 0x21, name: 'receiveMaximum', type: T.TwoByteInteger, packets: on(CONNECT, CONNACK), min: 1 },
   { id: 0x22, name: 'topicAliasMaximum', type: T.TwoByteInteger, packets: on(CONNECT, CONNACK) },
-  { id: 0x23, name: 'topicAlias', type: T.TwoByteInteger, packets: on(PUBLISH), min: 1 },
+  // 0 is refused with 0x94 Topic Alias Invalid [MQTT-3.3.2-8] (section 3.3.2.3.4).
+  { id: 0x23, name: 'topicAlias', type: T.TwoByteInteger, packets: on(PUBLISH), min: 1, invalid: 0x94 },
   { id: 0x24, name: 'maximumQoS', type: T.Byte, packets: on(CONNACK), ...flag },
   { id: 0x25, name: 'retainAvailable', type: T.Byte, packets: on(CONNACK), ...flag },
   {
@@ -254,7 +257,8 @@ export function readProperties(r: Reader, packetCode: number): Properties | unde
           value = [r.utf8String('user property name'), r.utf8String('user property value')];
       }
       if (typeof value === 'number' && ((d.min !== undefined && value < d.min) || (d.max !== undefined && value > d.max))) {
-        throw protocolError(`property ${d.name} has the invalid value ${value}`);
+        const message = `property ${d.name} has the invalid value ${value}`;
+        throw d.invalid === undefined ? protocolError(message) : new ProtocolError(d.invalid, message);
       }
       if (d.type === T.Utf8StringPair || d.type === T.VariableByteInteger) {
         const list = props[d.name] as unknown[] | undefined;

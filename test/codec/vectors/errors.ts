@@ -65,8 +65,8 @@ export const errorVectors: ErrorVector[] = [
   { name: '5.0 PUBLISH with empty topic and no topic alias', statement: '5.0 section 3.3.2.1', version: 5,
     hex: hex('30 03 0000 00'), reasonCode: PROTOCOL },
   { name: '3.1.1 PUBLISH with empty topic', statement: '[MQTT-4.7.3-1]', version: 4, hex: hex('30 02 0000'), reasonCode: PROTOCOL },
-  { name: '5.0 PUBLISH with topic alias 0', statement: '[MQTT-3.3.2-8]', version: 5,
-    hex: hex('30 09 0003 612f62 03 230000'), reasonCode: PROTOCOL },
+  { name: '5.0 PUBLISH with topic alias 0', statement: '[MQTT-3.3.2-8], section 3.3.2.3.4', version: 5,
+    hex: hex('30 09 0003 612f62 03 230000'), reasonCode: 0x94 },
   // CONNECT
   { name: 'CONNECT reserved flag set', statement: '[MQTT-3.1.2-3]', version: 4,
     hex: hex('10 0d', mqtt, '04', '03 // clean + reserved', '003c 0001 61'), reasonCode: MALFORMED },
