@@ -139,7 +139,7 @@ export function describeConnectFailure(err: MqttError, protocolVersion: number):
   }
   const cause = err.cause instanceof Error ? err.cause : undefined;
   if (err.code === 'TRANSPORT_ERROR' && cause) {
-    if (isTlsError(cause)) return { exitCode: 1, lines: [`OpenSSL Error: ${cause.message}`, 'Unable to connect (A TLS error occurred.).'] };
+    if (isTlsError(cause)) return { exitCode: 1, lines: [`OpenSSL Error: ${cause.message.trim()}`, 'Unable to connect (A TLS error occurred.).'] };
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { exitCode: 1, lines: ['Unable to connect (Lookup error.).'] };
     return { exitCode: 1, lines: [`Error: ${transportErrorText(cause)}`] };

@@ -366,8 +366,10 @@ describe('TLS', () => {
       run('pub', base),
     ]);
     assert.equal(withCert.code, 0, withCert.stderr);
-    assert.notEqual(without.code, 0);
-    assert.notEqual(without.stderr, '');
+    assert.equal(without.code, 1);
+    // TLS 1.3 lets the client finish its handshake before the server checks for a certificate, so
+    // the refusal arrives as the server's alert or, if the socket closes first, as a reset.
+    assert.match(without.stderr, /^(OpenSSL Error: .*certificate required.*\nUnable to connect \(A TLS error occurred\.\)\.|Error: .+)\n$/);
   });
 });
 
