@@ -178,7 +178,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     if (brokerCpu.length > 0) cpuNotes.push(`${scenario.key}: ${brokerCpu.join(', ')}`);
     for (const b of brokers) {
       const lost = (byBroker.get(b) ?? []).reduce((sum, s) => sum + s.lost, 0);
-      if (lost > 0) lostNotes.push(`${scenario.key} ${BROKER_LABELS[b]}: ${Math.round(lost)} messages not delivered (dropped or late)`);
+      if (lost > 0) lostNotes.push(`${scenario.key} ${BROKER_LABELS[b]}: ${Math.round(lost)} messages not received (dropped by the broker, or later than 2 s after the window)`);
     }
   }
   return {
@@ -188,7 +188,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     notes: [
       ...notes,
       `Medians of ${settings.rounds} interleaved round(s); throughput windows ${settings.windowMs} ms after ${settings.warmupMs} ms warm-up. Ratios are mqtt-hub / other (for µs, bytes and ms lower is better).`,
-      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited).`,
+      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited); mqtt-hub and Aedes with their defaults.`,
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),

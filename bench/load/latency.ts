@@ -31,11 +31,11 @@ export async function runLatency(job: LatencyJob): Promise<LatencyResult> {
   let nextId = 1;
   const acks = new AckBatch();
 
-  subscriber.onPacket = (first, buf, start) => {
+  subscriber.onPacket = (first, buf, bodyStart) => {
     if (first >> 4 !== PUBLISH) return;
     const now = process.hrtime.bigint();
     const qos = (first >> 1) & 3;
-    const idOffset = publishPacketIdOffset(buf, start);
+    const idOffset = publishPacketIdOffset(buf, bodyStart);
     const sentAt = buf.readBigUInt64BE(qos > 0 ? idOffset + 2 : idOffset);
     if (qos > 0) acks.add(PUBACK, buf.readUInt16BE(idOffset));
     if (sentAt >= measureFrom && sentAt < measureUntil && samples < latenciesUs.length) {
