@@ -1,0 +1,235 @@
+// `mqtt-hub broker`: run the broker from the command line, with Mosquitto's configuration file format
+// and its log lines (`-v` logs every packet in and out as `mosquitto -v` does).
+// Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener cannot open (e.g. the port is in use),
+// 3 for a bad command line or configuration (as Mosquitto does for configuration errors).
+import { createBroker, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
+import type { ConnectPacket, Packet } from '../codec/types';
+import {
+  formatClientConnected,
+  formatClientDisconnected,
+  formatPacketIn,
+  formatPacketOut,
+  timestamp,
+} from '../broker/packet-log';
+import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
+
+import { packageVersion } from './main';
+
+export const USAGE = `mqtt-hub broker is an MQTT v5.0/v3.1.1/v3.1 broker.
+
+Usage: mqtt-hub broker [-c config_file] [--host address] [-p port] [-v]
+
+ -c, --config-file : read mosquitto.conf-style configuration from a file.
+ --host            : address to listen on (default 127.0.0.1).
+ -p, --port        : port to listen on (default 1883).
+ -v, --verbose     : log every packet in and out, as mosquitto -v does.
+ -h, --help        : display this message.
+`;
+
+export interface BrokerCliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Registers the handler for SIGINT/SIGTERM; returns a function that removes it. */
+  onStopSignal(handler: (signal: string) => void): () => void;
+}
+
+const defaultIo: BrokerCliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  onStopSignal: (handler) => {
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  },
+};
+
+export interface BrokerArgs {
+  configFile?: string;
+  host?: string;
+  port?: number;
+  verbose: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseBrokerArgs(argv: string[]): BrokerArgs {
+  const args: BrokerArgs = { verbose: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`Error: ${a} argument given but no value specified.`);
+      return v;
+    };
+    switch (a) {
+      case '-c':
+      case '--config-file':
+        args.configFile = value();
+        break;
+      case '--host':
+        args.host = value();
+        break;
+      case '-p':
+      case '--port': {
+        const v = value();
+        const port = Number(v);
+        if (!/^\d+$/.test(v) || port > 65535) throw new UsageError(`Error: Invalid port given: ${v}`);
+        args.port = port;
+        break;
+      }
+      case '-v':
+      case '--verbose':
+        args.verbose = true;
+        break;
+      case '-h':
+      case '--help':
+        args.help = true;
+        break;
+      default:
+        throw new UsageError(`Error: Unknown option '${a}'.`);
+    }
+  }
+  return args;
+}
+
+/**
+ * Listeners from the configuration and the command line: --host/--port set the default listener
+ * (as `bind_address`/`port` would), and without any listener the broker listens on 127.0.0.1:1883,
+ * loopback only, as Mosquitto 2 does.
+ */
+export function resolveListeners(conf: MosquittoConf | undefined, args: BrokerArgs): ListenerOptions[] {
+  const listeners = [...(conf?.listeners ?? [])];
+  if (args.host !== undefined || args.port !== undefined) {
+    listeners.unshift({ host: args.host ?? '127.0.0.1', port: args.port ?? 1883 });
+  }
+  if (listeners.length === 0) listeners.push({ host: '127.0.0.1', port: 1883 });
+  return listeners;
+}
+
+export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise<number> {
+  const log = (line: string): void => io.out(`${timestamp()}${line}\n`);
+  const logError = (line: string): void => io.err(`${timestamp()}${line}\n`);
+
+  let args: BrokerArgs;
+  try {
+    args = parseBrokerArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`${err.message}\n\n${USAGE}`);
+    return 3;
+  }
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+
+  let conf: MosquittoConf | undefined;
+  if (args.configFile !== undefined) {
+    conf = loadMosquittoConf(args.configFile);
+    for (const w of conf.warnings) logError(`Warning: ${formatDiagnostic(w)}`);
+    if (conf.errors.length > 0) {
+      for (const e of conf.errors) logError(`Error: ${formatDiagnostic(e)}`);
+      logError(`Error found in ${args.configFile}: not starting.`);
+      return 3;
+    }
+  }
+
+  const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
+  const connectionMessages = conf?.connectionMessages ?? true;
+  const listeners = resolveListeners(conf, args);
+  const options: BrokerOptions = {
+    ...conf?.options,
+    listeners,
+    // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
+    logger: {
+      debug: verbose ? (m) => log(m) : undefined,
+      info: verbose ? (m) => log(m) : undefined,
+      warn: (m) => logError(`Warning: ${m}`),
+      error: (m) => logError(`Error: ${m}`),
+    },
+  };
+
+  log(`mqtt-hub version ${packageVersion()} starting`);
+  if (args.configFile !== undefined) log(`Config loaded from ${args.configFile}.`);
+  const broker = createBroker(options);
+
+  if (verbose) attachPacketLog(broker, log);
+  if (connectionMessages || verbose) attachConnectionLog(broker, log, verbose);
+
+  try {
+    await broker.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = /listen on (\S+?):(\d+)/.exec(e.message);
+    if (e.code === 'EADDRINUSE') logError(`Error: Address already in use${where ? ` (${where[1]}:${where[2]})` : ''}.`);
+    else logError(`Error: ${e.message}`);
+    await broker.close().catch(() => undefined);
+    return 1;
+  }
+  for (const a of broker.addresses()) {
+    log(`Opening ${a.family === 'IPv6' ? 'ipv6' : 'ipv4'} ${a.protocol === 'ws' ? 'websockets ' : ''}listen socket on ${a.address} port ${a.port}.`);
+  }
+  log(`mqtt-hub version ${packageVersion()} running`);
+
+  const signal = await new Promise<string>((resolve) => {
+    const remove = io.onStopSignal((s) => {
+      remove();
+      resolve(s);
+    });
+  });
+  log(`mqtt-hub version ${packageVersion()} terminating (${signal})`);
+  await broker.close();
+  return 0;
+}
+
+type EventSource = ReturnType<typeof createBroker>;
+
+/** `-v`: one or more lines per packet, in and out. */
+function attachPacketLog(broker: EventSource, log: (line: string) => void): void {
+  broker.on('packetIn', (packet: Packet, clientId: string | undefined) => {
+    const id = clientId ?? (packet.type === 'connect' ? packet.clientId || '<unknown>' : '<unknown>');
+    for (const line of formatPacketIn(id, packet)) log(line);
+  });
+  broker.on('packetOut', (packet: Packet, clientId: string | undefined) => {
+    for (const line of formatPacketOut(clientId ?? '<unknown>', packet)) log(line);
+  });
+}
+
+/** "New client connected from ... as ..." and "Client ... disconnected." lines. */
+function attachConnectionLog(broker: EventSource, log: (line: string) => void, verbose: boolean): void {
+  // With -v the CONNECT itself is at hand (clean flag, will): it is kept from packetIn until
+  // clientConnected names the client. A client with an empty (server-assigned) identifier is matched
+  // with the oldest pending empty-id CONNECT. Without -v, packetIn is not listened to (it costs per
+  // packet) and the line is made from what clientConnected reports.
+  const pending = new Map<string, ConnectPacket[]>();
+  if (verbose) {
+    broker.on('packetIn', (packet: Packet) => {
+      if (packet.type !== 'connect') return;
+      if (pending.size > 10_000) pending.clear(); // refused CONNECTs never reach clientConnected
+      const list = pending.get(packet.clientId) ?? [];
+      list.push(packet);
+      pending.set(packet.clientId, list);
+    });
+  }
+  const take = (id: string): ConnectPacket | undefined => {
+    for (const key of [id, '']) {
+      const list = pending.get(key);
+      const p = list?.shift();
+      if (list && list.length === 0) pending.delete(key);
+      if (p) return p;
+    }
+    return undefined;
+  };
+  broker.on('clientConnected', (client: ClientInfo) => {
+    const connect = verbose ? take(client.id) : undefined;
+    const summary = connect ?? { protocolVersion: client.protocolVersion, keepalive: client.keepalive, username: client.username };
+    for (const line of formatClientConnected(client.address, client.id, summary)) log(line);
+  });
+  broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
+    log(formatClientDisconnected(client.id, reason));
+  });
+}
