@@ -123,6 +123,18 @@ export class Connection implements SessionOutlet, ClientHandle {
   private processPackets(): void {
     const core = this.core;
     while (!this.paused && this.state !== ConnectionState.Closed) {
+      if (this.stream.writableLength > core.options.maxOutgoingBufferSize) {
+        // the client does not read what we send (acknowledgements included): stop reading from it
+        // until it does, so its traffic cannot grow our buffer without bound
+        this.paused = true;
+        this.stream.pause();
+        this.stream.once('drain', () => {
+          this.paused = false;
+          this.stream.resume();
+          this.processPackets();
+        });
+        return;
+      }
       const packet = this.decoder.next();
       if (packet === null) return;
       if (packet instanceof ProtocolError) {

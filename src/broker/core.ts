@@ -150,6 +150,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     session.willTimer = undefined;
     session.pendingWill = undefined;
     if (will === undefined) return;
+    if (will.topic.startsWith('$SYS')) return; // clients never publish into $SYS, wills neither
     this.publishMessage(willToMessage(will, session.clientId), session.clientId);
   }
 
