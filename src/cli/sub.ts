@@ -7,7 +7,7 @@ import type { PublishPacket } from '../codec/types';
 import { topicMatchesFilter } from '../topics';
 import type { SubArgs } from './client-args';
 import { CliIo, connectClient, SetupError } from './client-connection';
-import { EXIT_TIMED_OUT, reasonString } from './client-errors';
+import { connackString, EXIT_TIMED_OUT, reasonString } from './client-errors';
 import { formatOutput, RenderContext } from './client-format';
 import { defaultIo, parseOrReport } from './client-main';
 import { nowNanoseconds } from './client-time';
@@ -64,6 +64,12 @@ class Subscriber {
       }, a.timeout * 1000);
     }
     this.client.on('error', (err) => {
+      if (err.code === 'CONNACK_REFUSED' && err.reasonCode !== undefined) {
+        // Refused on a reconnect: give up with the reason, as on the first attempt.
+        this.error(`Connection error: ${connackString(err.reasonCode, a.protocolVersion)}`);
+        this.finish(err.reasonCode);
+        return;
+      }
       // A lost link is retried by the client; only -d shows it, as with mosquitto_sub.
       if (a.debug) this.io.stdout.write(`Client ${this.client.clientId} error: ${err.message}\n`);
     });

@@ -297,6 +297,26 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
   });
 });
 
+describe('a lost connection', () => {
+  test('sub reconnects and subscribes again after the broker restarts, as mosquitto_sub does', async () => {
+    const own = await startMosquitto();
+    try {
+      const at = ['-h', '127.0.0.1', '-p', String(own.port)];
+      const s = await hubSub('s-back', ['-t', 'rc/1', '-C', '1', '-v'], at);
+      await own.stop();
+      await own.restart();
+      const subscribedTwice = () => s.stdout().toString().split('Subscribed (mid: ').length > 2;
+      await waitUntil(subscribedTwice, 10000, 'subscribed again');
+      assert.equal((await launch('mosquitto_pub', [...at, '-t', 'rc/1', '-m', 'after restart']).exited).code, 0);
+      const got = await s.exited;
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(text(got), 'rc/1 after restart\n');
+    } finally {
+      await disposeMosquitto(own);
+    }
+  });
+});
+
 describe('failures: exit codes and messages', () => {
   test('nothing listening: exit 1, "Error: Connection refused"', async () => {
     const port = String(await freePort());
