@@ -106,6 +106,52 @@ describe('engine: hooks', () => {
   });
 });
 
+describe('engine: more options', () => {
+  test('re-authentication (5.0 AUTH 0x19) goes through the enhanced-authentication hook', async () => {
+    const { port } = await start({
+      enhancedAuthenticate: (_c, step) => (step.data?.toString() === 'bad' ? { reasonCode: 0x87, reasonString: 'no' } : { reasonCode: 0 }),
+    });
+    const { client, connack } = await raw(port, 5, { properties: { authenticationMethod: 'demo', authenticationData: Buffer.from('good') } });
+    assert.equal(connack.reasonCode, 0);
+    client.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'demo', authenticationData: Buffer.from('good') } });
+    assert.equal((await client.expect('auth')).reasonCode, 0);
+    client.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'demo', authenticationData: Buffer.from('bad') } });
+    const seen = await client.closedByBroker();
+    assert.equal((seen[0] as { reasonCode?: number }).reasonCode, 0x87);
+  });
+
+  test('Request Response Information: Response Information only for clients that ask', async () => {
+    const { port } = await start({ responseInformation: 'replies/' });
+    const asked = await raw(port, 5, { properties: { requestResponseInformation: true } });
+    assert.equal(asked.connack.properties?.responseInformation, 'replies/');
+    const silent = await raw(port, 5);
+    assert.equal(silent.connack.properties?.responseInformation, undefined);
+  });
+
+  test('messageSizeLimit: a larger payload is not delivered (5.0 PUBACK 0x97)', async () => {
+    const { port } = await start({ messageSizeLimit: 10 });
+    const { client: sub } = await raw(port, 5);
+    await sub.subscribe('size/t', 1);
+    const { client: pub } = await raw(port, 5);
+    assert.equal((await pub.publish('size/t', 'this is too long', 1))?.reasonCode, 0x97);
+    await pub.publish('size/t', 'short', 1);
+    assert.equal((await sub.receive()).payload.toString(), 'short');
+  });
+
+  test('protocol violations are logged through the logger at protocolErrorLogLevel; the process and other clients carry on', async () => {
+    const lines: string[] = [];
+    const { port } = await start({ logger: { warn: (m) => lines.push(m) }, protocolErrorLogLevel: 'warn' });
+    const other = await raw(port, 4);
+    const { client } = await raw(port, 5, { clientId: 'bad-one' });
+    client.sendBytes([0x30, 0x03, 0x00, 0x05, 0x61]); // topic length 5, one byte of it
+    const seen = await client.closedByBroker();
+    assert.equal((seen[0] as { reasonCode?: number }).reasonCode, 0x81);
+    assert.ok(lines.some((l) => l.includes('bad-one') && l.includes('0x81')), lines.join('\n'));
+    other.client.send({ cmd: 'pingreq' });
+    await other.client.expect('pingresp');
+  });
+});
+
 describe('engine: subscription bound', () => {
   test('maxSubscriptionsPerClient: further filters are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80); replacing one is fine', async () => {
     const { port } = await start({ maxSubscriptionsPerClient: 2 });
