@@ -269,6 +269,32 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
     assert.equal(text(second), 'queued\n');
   });
 
+  test('-U unsubscribes from a kept session: what it covered is no longer queued', async () => {
+    const session = ['-c', '-i', 'unsub-keeper', '-q', '1'];
+    assert.equal((await run('sub', [...at(), ...session, '-t', 'su/gone', '-E'])).code, 0);
+    assert.equal((await run('sub', [...at(), ...session, '-t', 'su/kept', '-U', 'su/gone', '-E'])).code, 0);
+    await mosquittoPub(['-t', 'su/gone', '-m', 'lost', '-q', '1']);
+    await mosquittoPub(['-t', 'su/kept', '-m', 'queued', '-q', '1']);
+    // Queued in order: if su/gone were still subscribed, "lost" would come first.
+    const got = await run('sub', [...at(), ...session, '-t', 'su/kept', '-C', '1', '-W', '5', '-v']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(text(got), 'su/kept queued\n');
+  });
+
+  test('--retained-only prints retained messages and exits 0 at the first fresh one; -N joins payloads', async () => {
+    await mosquittoPub(['-t', 'sn/1', '-m', 'a', '-r']);
+    await mosquittoPub(['-t', 'sn/2', '-m', 'b', '-r']);
+    const joined = await run('sub', [...at(), '-t', 'sn/1', '-t', 'sn/2', '-C', '2', '-N']);
+    assert.ok(['ab', 'ba'].includes(text(joined)), text(joined));
+    const s = await hubSub('s-retained-only', ['-t', 'sn/1', '--retained-only', '-v']);
+    await mosquittoPub(['-t', 'sn/1', '-m', 'fresh']);
+    const got = await s.exited;
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(text(got), 'sn/1 a\n');
+    await mosquittoPub(['-t', 'sn/1', '-n', '-r']);
+    await mosquittoPub(['-t', 'sn/2', '-n', '-r']);
+  });
+
   test('-V 5 sees user properties and content type from mosquitto_pub -D', async () => {
     const s = await hubSub('s-v5', ['-V', '5', '-t', 'sv/1', '-C', '1', '-F', '%P|%C|%E']);
     await mosquittoPub(['-V', '5', '-t', 'sv/1', '-m', 'x', '-D', 'publish', 'user-property', 'a', 'b', '-D', 'publish', 'content-type', 'c/t']);
