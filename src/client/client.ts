@@ -403,7 +403,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     if (reason >= 0x80) {
       this.emitError(new MqttError('SERVER_DISCONNECT', `server disconnected: ${describeReason(reason, 5)}${packet.properties?.reasonString ? ` - ${packet.properties.reasonString}` : ''}`, reason));
     }
-    // [MQTT-3.14.4-?] the server closes after DISCONNECT; close our side too.
+    // Nothing follows a DISCONNECT on this connection (5.0 section 3.14.4): close our side too.
     this.stream?.destroy();
   }
 

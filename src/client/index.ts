@@ -17,7 +17,7 @@ export type {
   SubscriptionRequest,
   UnsubscribeOptions,
 } from './arguments';
-export type { Clock } from './clock';
+export type { Clock, TimerHandle } from './clock';
 
 /**
  * Starts connecting at once and returns the client; listen for 'connect' or await `once(client, 'connect')`.

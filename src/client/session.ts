@@ -16,8 +16,11 @@ import type {
   UnsubscribePacket,
 } from '../codec/types';
 import { MqttError, describeReason } from './errors';
+import type { Flow, KnownSubscription, PublishFlow, Settle, SubscriptionResult, UnsubscriptionResult } from './flows';
 import { PacketIdAllocator } from './packet-ids';
 import { InboundTopicAliases, OutboundTopicAliases } from './topic-alias';
+
+export type { SubscriptionResult, UnsubscriptionResult } from './flows';
 
 export interface SessionOutput {
   /** Write a packet to the current connection. Only called while connected. */
@@ -30,50 +33,6 @@ export interface SessionOutput {
   protocolError(err: MqttError): void;
   /** Size of a packet on the wire, for the server's Maximum Packet Size. */
   encodedLength(packet: Packet): number;
-}
-
-export interface SubscriptionResult {
-  topicFilter: string;
-  /** The granted QoS; the requested one when the subscription failed. */
-  qos: number;
-  /** Granted QoS (0..2) or a failure code (0x80 in 3.1.1, >= 0x80 in 5.0) [MQTT-3.9.3-1]. */
-  reasonCode: number;
-}
-
-export interface UnsubscriptionResult {
-  topicFilter: string;
-  /** 5.0 reason code; 0 (Success) under 3.1.1, which has none. */
-  reasonCode: number;
-}
-
-interface Settle<T> {
-  resolve(value: T): void;
-  reject(err: Error): void;
-}
-
-/** A PUBLISH in flight: waits for PUBACK, or PUBREC then PUBCOMP. */
-interface PublishFlow extends Settle<PubAckLikePacket | undefined> {
-  kind: 'publish';
-  packet: PublishPacket;
-  awaiting: 'puback' | 'pubrec' | 'pubcomp';
-}
-
-interface SubscribeFlow extends Settle<SubscriptionResult[]> {
-  kind: 'subscribe';
-  packet: SubscribePacket;
-}
-
-interface UnsubscribeFlow extends Settle<UnsubscriptionResult[]> {
-  kind: 'unsubscribe';
-  packet: UnsubscribePacket;
-}
-
-type Flow = PublishFlow | SubscribeFlow | UnsubscribeFlow;
-
-/** A subscription the caller made, kept to subscribe again when the server lost the session. */
-interface KnownSubscription {
-  subscription: Subscription;
-  properties?: Properties;
 }
 
 export interface SessionOptions {
