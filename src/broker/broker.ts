@@ -12,6 +12,7 @@ import type { BrokerMessage } from './message';
 import type { BrokerOptions, ConnectionInfo, ListenerOptions } from './options';
 import { restoreSessions, saveAllSessions } from './persistence';
 import { SysTopics } from './sys';
+import { validateTopicName } from '../topics';
 
 export interface BrokerAddress {
   address: string;
@@ -123,7 +124,6 @@ export class Broker extends BrokerCore {
     const payload = typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload;
     const qos = message.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new TypeError(`qos ${String(qos)} is not 0, 1 or 2`);
-    const { validateTopicName } = await import('../topics');
     if (!validateTopicName(message.topic)) throw new TypeError(`invalid topic name "${message.topic}"`);
     const routed: BrokerMessage = { topic: message.topic, payload, qos, retain: message.retain === true };
     if (message.properties !== undefined) {

@@ -250,6 +250,13 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.stream.write(buf);
   }
 
+  /** Sends what this tick wrote, as one batch. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  }
+
   /** SessionOutlet: QoS 0 is dropped while the socket holds more than the bound. */
   writable(): boolean {
     return this.stream.writableLength <= this.core.options.maxOutgoingBufferSize;
@@ -394,10 +401,7 @@ export class Connection implements SessionOutlet, ClientHandle {
 }
 
 function uncork(connection: Connection): void {
-  const c = connection as unknown as { corked: boolean };
-  if (!c.corked) return;
-  c.corked = false;
-  connection.stream.uncork();
+  connection.flush();
 }
 
 function checkKeepalive(connection: Connection): void {

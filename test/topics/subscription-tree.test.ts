@@ -76,7 +76,7 @@ describe('SubscriptionTree', () => {
     assert.deepEqual(collect(tree, 'a/b').plain, ['c:a/#', 'c:a/+', 'd:a/b']);
   });
 
-  test('shared subscriptions: one member per group, round-robin [MQTT-4.8.2-?]', () => {
+  test('shared subscriptions: one member per group, round-robin (section 4.8.2)', () => {
     const tree = new SubscriptionTree<Sub>();
     add(tree, 'm1', '$share/g/t/+');
     add(tree, 'm2', '$share/g/t/+');

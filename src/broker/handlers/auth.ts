@@ -7,7 +7,7 @@ import { enhancedAuthStep } from './connect';
 export function handleAuth(c: Connection, p: AuthPacket): void | Promise<void> {
   const method = c.authenticationMethod;
   const hook = c.core.options.enhancedAuthenticate;
-  if (method === undefined || hook === undefined) throw new ProtocolError(0x82, 'AUTH without an authentication method [MQTT-4.12.0-?]');
+  if (method === undefined || hook === undefined) throw new ProtocolError(0x82, 'AUTH without an authentication method in CONNECT (section 4.12)');
   if (p.properties?.authenticationMethod !== method) {
     throw new ProtocolError(0x82, 'AUTH with another authentication method [MQTT-4.12.0-5]');
   }

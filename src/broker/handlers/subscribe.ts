@@ -11,7 +11,7 @@ import type { Session, SessionSubscription } from '../session';
 export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promise<void> {
   const v5 = c.protocolVersion === 5;
   const subscriptionIdentifier = v5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
-  if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 [MQTT-3.8.2-?]');
+  if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 (section 3.8.2.1.2)');
   const authorize = c.core.options.authorizeSubscribe;
   const verdicts: (number | boolean | Promise<number | boolean>)[] = [];
   let async = false;
