@@ -1,7 +1,6 @@
 // Usage text of `mqtt-hub pub` and `mqtt-hub sub`, laid out like mosquitto_pub's and mosquitto_sub's.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Tool } from './client-args';
+import { packageVersion } from './main';
 
 const common = ` -c : disable clean session/enable persistent client mode. The client id must be given with -i.
       MQTT v5 clients can change their session expiry interval with -x.
@@ -101,19 +100,6 @@ ${common.replace('%COMMANDS%', 'subscribe, unsubscribe').replace('%QOS%', ' for 
 
 export function usage(tool: Tool): string {
   return (tool === 'pub' ? pubUsage : subUsage) + '\nSee https://mosquitto.org/ for the tools these follow.\n';
-}
-
-/** The package version, from the package.json nearest above this file. */
-export function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@mqtt-hub/node-red' && pkg.version) return pkg.version;
-    } catch {
-      // not here; look one folder up
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
 }
 
 export function versionLine(tool: Tool): string {
