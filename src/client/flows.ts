@@ -25,6 +25,8 @@ export interface PublishFlow extends Settle<PubAckLikePacket | undefined> {
   kind: 'publish';
   packet: PublishPacket;
   awaiting: 'puback' | 'pubrec' | 'pubcomp';
+  /** Sent on the current connection (counts against the server's Receive Maximum). */
+  onWire: boolean;
 }
 
 export interface SubscribeFlow extends Settle<SubscriptionResult[]> {

@@ -169,6 +169,9 @@ export function resolveOptions(urlOrOptions: string | URL | ClientOptions, extra
       fail(`will topic '${opts.will.topic}' is not a valid topic name`);
     }
   }
+  if (opts.password !== undefined && opts.username === undefined && protocolVersion < 5) {
+    fail('a password needs a username before MQTT 5 [MQTT-3.1.2-22]');
+  }
   const reconnectPeriod = nonNegativeInteger('reconnectPeriod', opts.reconnectPeriod ?? 1000);
   return {
     ...opts,
@@ -180,7 +183,8 @@ export function resolveOptions(urlOrOptions: string | URL | ClientOptions, extra
     clientId,
     clean: opts.clean ?? true,
     keepalive,
-    pingTimeout: nonNegativeInteger('pingTimeout', opts.pingTimeout ?? Math.min(keepalive * 1000, 30000)),
+    // 0: derived from the keepalive in force (the server's Keep Alive may replace ours).
+    pingTimeout: nonNegativeInteger('pingTimeout', opts.pingTimeout ?? 0),
     connectTimeout: nonNegativeInteger('connectTimeout', opts.connectTimeout ?? 30000),
     reconnectPeriod,
     reconnectPeriodMax: Math.max(reconnectPeriod, nonNegativeInteger('reconnectPeriodMax', opts.reconnectPeriodMax ?? 30000)),

@@ -56,6 +56,10 @@ export class ClientSession {
   private waiting: Flow[] = [];
   private waitingHead = 0;
   private inFlightPublishes = 0;
+  /** QoS > 0 publishes sent on this connection and not yet acknowledged: the Receive Maximum quota. */
+  private onWire = 0;
+  /** In-flight publishes of a resumed session not yet resent, for lack of quota. */
+  private resend: PublishFlow[] = [];
   /** QoS 2 packet ids received and not yet released: the message went out once already. */
   private readonly incomingQos2 = new Set<number>();
   private readonly subscriptions = new Map<string, KnownSubscription>();
@@ -101,7 +105,7 @@ export class ClientSession {
       else reject(this.tooLarge('publish'));
       return;
     }
-    this.enqueue({ kind: 'publish', packet, awaiting: 'puback', resolve, reject });
+    this.enqueue({ kind: 'publish', packet, awaiting: 'puback', onWire: false, resolve, reject });
   }
 
   subscribe(packet: SubscribePacket, settle: Settle<SubscriptionResult[]>): void {
@@ -127,12 +131,17 @@ export class ClientSession {
 
   /** Sends what waits, in order, while the connection and the server's Receive Maximum allow. */
   private flush(): void {
+    while (this.connected && this.resend.length > 0 && this.onWire < this.serverReceiveMaximum) {
+      const flow = this.resend.shift() as PublishFlow;
+      if (this.inFlight.get(flow.packet.packetId as number) === flow) this.resendPublish(flow);
+    }
+    if (this.resend.length > 0) return; // new messages go after the old ones
     while (this.connected && this.waitingHead < this.waiting.length) {
       const flow = this.waiting[this.waitingHead];
       const needsId = flow.kind !== 'publish' || flow.packet.qos > 0;
       // [MQTT-4.9.0-2]: no more QoS > 0 PUBLISH in flight than the server's Receive Maximum;
       // what is behind waits too, so order is kept.
-      if (flow.kind === 'publish' && flow.packet.qos > 0 && this.inFlightPublishes >= this.serverReceiveMaximum) break;
+      if (flow.kind === 'publish' && flow.packet.qos > 0 && this.onWire >= this.serverReceiveMaximum) break;
       let id: number | undefined;
       if (needsId) {
         id = this.ids.allocate(this.inFlight);
@@ -174,6 +183,8 @@ export class ClientSession {
       flow.awaiting = packet.qos === 1 ? 'puback' : 'pubrec';
       this.inFlight.set(id, flow);
       this.inFlightPublishes++;
+      flow.onWire = true;
+      this.onWire++;
       if (!this.sendPublish(packet, false)) {
         this.finishPublish(id, flow);
         flow.reject(this.tooLarge('publish'));
@@ -224,6 +235,10 @@ export class ClientSession {
       this.inFlight.delete(id);
       this.inFlightPublishes--;
     }
+    if (flow.onWire) {
+      flow.onWire = false;
+      this.onWire--;
+    }
   }
 
   // ---- connection lifecycle ---------------------------------------------------------------
@@ -240,14 +255,12 @@ export class ClientSession {
 
     if (connack.sessionPresent) {
       // [MQTT-4.4.0-1]: resend unacknowledged PUBLISH (DUP set, [MQTT-3.3.1-1]) and PUBREL, in the
-      // order first sent, with their original packet ids.
-      for (const [id, flow] of this.inFlight) {
+      // order first sent, with their original packet ids; PUBLISH only as the new Receive Maximum
+      // allows [MQTT-4.9.0-2], the rest as acknowledgements free the quota.
+      for (const flow of this.inFlight.values()) {
         if (flow.kind !== 'publish') continue;
-        if (flow.awaiting === 'pubcomp') this.out.send(this.ack('pubrel', id));
-        else if (!this.sendPublish(flow.packet, true)) {
-          this.finishPublish(id, flow);
-          flow.reject(this.tooLarge('publish'));
-        }
+        if (this.resend.length === 0 && (flow.awaiting === 'pubcomp' || this.onWire < this.serverReceiveMaximum)) this.resendPublish(flow);
+        else this.resend.push(flow);
       }
     } else {
       // The server has no session: incoming QoS 2 state went with it. Our unfinished publishes
@@ -266,12 +279,28 @@ export class ClientSession {
     this.flush();
   }
 
+  private resendPublish(flow: PublishFlow): void {
+    const id = flow.packet.packetId as number;
+    flow.onWire = true;
+    this.onWire++;
+    if (flow.awaiting === 'pubcomp') this.out.send(this.ack('pubrel', id));
+    else if (!this.sendPublish(flow.packet, true)) {
+      this.finishPublish(id, flow);
+      flow.reject(this.tooLarge('publish'));
+    }
+  }
+
   /** The connection is gone: SUBSCRIBE/UNSUBSCRIBE without an answer go back to the queue front. */
   disconnected(): void {
     this.connected = false;
+    this.onWire = 0;
+    this.resend = [];
     const again: Flow[] = [];
     for (const [id, flow] of this.inFlight) {
-      if (flow.kind === 'publish') continue;
+      if (flow.kind === 'publish') {
+        flow.onWire = false;
+        continue;
+      }
       this.inFlight.delete(id);
       again.push(flow);
     }
@@ -283,6 +312,8 @@ export class ClientSession {
     const flows = [...this.inFlight.values(), ...this.waiting.slice(this.waitingHead)];
     this.inFlight.clear();
     this.inFlightPublishes = 0;
+    this.onWire = 0;
+    this.resend = [];
     this.waiting = [];
     this.waitingHead = 0;
     for (const flow of flows) flow.reject(err);

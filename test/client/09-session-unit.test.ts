@@ -198,6 +198,25 @@ describe('session without a network', () => {
     assert.equal(p1.dup, false, 'the packet first sent is left as it was');
   });
 
+  test("a resumed session resends no faster than the new Receive Maximum, then sends what waited [MQTT-4.9.0-2]", () => {
+    const { s, sent, publish } = session();
+    s.onConnack({ type: 'connack', sessionPresent: false, reasonCode: 0 });
+    for (const t of ['a', 'b', 'c']) void publish(t, 1);
+    const ids = (sent as PublishPacket[]).map((p) => p.packetId as number);
+    s.disconnected();
+    void publish('d', 1);
+    sent.length = 0;
+    s.onConnack({ type: 'connack', sessionPresent: true, reasonCode: 0, properties: { receiveMaximum: 1 } });
+    const view = () => sent.map((p) => (p.type === 'publish' ? `${p.topic}${p.dup ? '*' : ''}` : p.type));
+    assert.deepEqual(view(), ['a*']);
+    s.handle({ type: 'puback', packetId: ids[0] });
+    assert.deepEqual(view(), ['a*', 'b*']);
+    s.handle({ type: 'puback', packetId: ids[1] });
+    assert.deepEqual(view(), ['a*', 'b*', 'c*']);
+    s.handle({ type: 'puback', packetId: ids[2] });
+    assert.deepEqual(view(), ['a*', 'b*', 'c*', 'd'], 'the new message after the resent ones');
+  });
+
   test('an unknown acknowledgement is a typed error, the session carries on', () => {
     const { s, errors } = session();
     s.onConnack({ type: 'connack', sessionPresent: false, reasonCode: 0 });
