@@ -110,14 +110,14 @@ function withoutDebug(out: Buffer): string {
  */
 async function mosquittoSub(id: string, args: string[]): Promise<Running> {
   const r = launch('stdbuf', ['-oL', 'mosquitto_sub', '-d', '-h', '127.0.0.1', '-p', String(mq.port), '-i', id, '-W', '10', ...args]);
-  await waitUntil(() => r.stdout().includes('Subscribed (mid: '), 5000, `${id} subscribed`);
+  await waitUntil(() => r.stdout().includes('Subscribed (mid: '), 15000, `${id} subscribed`);
   return r;
 }
 
 /** Our sub, subscribed before this resolves (its -d output shows the SUBACK). */
 async function hubSub(id: string, args: string[], at = ['-h', '127.0.0.1', '-p', String(mq.port)]): Promise<Running> {
   const r = hub('sub', [...at, '-d', '-i', id, ...args]);
-  await waitUntil(() => r.stdout().includes('Subscribed (mid: '), 5000, `${id} subscribed`);
+  await waitUntil(() => r.stdout().includes('Subscribed (mid: '), 15000, `${id} subscribed`);
   return r;
 }
 
