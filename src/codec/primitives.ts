@@ -123,6 +123,9 @@ declare global {
 
 // ---- sizes ----
 
+/** Anything but U+0001..U+007F; the regex engine scans a string faster than a charCodeAt loop. */
+const NOT_PLAIN_ASCII = /[^\u0001-\u007f]/;
+
 export function variableByteIntegerLength(v: number): number {
   return v < 128 ? 1 : v < 16_384 ? 2 : v < 2_097_152 ? 3 : 4;
 }
@@ -134,17 +137,7 @@ export function variableByteIntegerLength(v: number): number {
 export function utf8StringLength(s: string, what: string): number {
   if (typeof s !== 'string') throw new TypeError(`${what} must be a string`);
   const n = s.length;
-  let ascii = n < 64;
-  if (ascii) {
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0 || c >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-  }
-  if (ascii) return 2 + n;
+  if (n <= 0xffff && !NOT_PLAIN_ASCII.test(s)) return 2 + n;
   if (s.includes('\u0000')) throw new TypeError(`${what} contains U+0000 [MQTT-1.5.3-2] (5.0: [MQTT-1.5.4-2])`);
   if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${what} contains a lone surrogate [MQTT-1.5.3-1]`);
   const bytes = Buffer.byteLength(s, 'utf8');
@@ -183,8 +176,8 @@ export function writeFourByteInteger(buf: Buffer, pos: number, v: number): numbe
 
 export function writeUtf8String(buf: Buffer, pos: number, s: string): number {
   const n = s.length;
-  if (n < 64) {
-    // Short ASCII strings: a JS loop beats the native call's fixed cost.
+  if (n < 16) {
+    // Short ASCII strings: a JS loop beats the native call's fixed cost; longer ones go native.
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);

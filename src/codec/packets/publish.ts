@@ -38,18 +38,13 @@ export function hasWildcard(topic: string): boolean {
  */
 export function topicNameLength(topic: string): number {
   if (typeof topic !== 'string') throw new TypeError('topic must be a string');
-  const n = topic.length;
-  for (let i = 0; i < n; i++) {
-    const c = topic.charCodeAt(i);
-    if (c === 0x23 || c === 0x2b) throw new TypeError(`topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
-    if (c === 0 || c >= 0x80) {
-      if (hasWildcard(topic)) throw new TypeError(`topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
-      return utf8StringLength(topic, 'topic');
-    }
-  }
-  if (n > 0xffff) throw new TypeError('topic is longer than 65535 bytes');
-  return 2 + n;
+  if (!NOT_PLAIN_TOPIC.test(topic) && topic.length <= 0xffff) return 2 + topic.length;
+  if (hasWildcard(topic)) throw new TypeError(`topic "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+  return utf8StringLength(topic, 'topic');
 }
+
+/** Anything but ASCII without U+0000, '#' and '+': such topics take the general path. */
+const NOT_PLAIN_TOPIC = /[^\u0001-\u0022\u0024-\u002a\u002c-\u007f]/;
 
 /** Validates what the fixed and variable header need; returns the Remaining Length. */
 function publishRemainingLength(p: PublishPacket, version: ProtocolVersion): number {
