@@ -30,7 +30,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** True when the store was given in the options: sessions are then saved to it and restored. */
   readonly persistent: boolean;
-  /** Retained messages, counted here so $SYS need not ask the store. */
+  /** Retained messages as the store counted them at the last $SYS round (or listen()). */
   retainedCount = 0;
   protected closing = false;
   private dropLoggedAt = 0;
@@ -76,13 +76,6 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   storeRetained(message: BrokerMessage): void {
     // a zero-byte retained message removes the stored one and is itself not stored [MQTT-3.3.1-10], [MQTT-3.3.1-11]
-    this.store.getRetained(message.topic).then(
-      (existing) => {
-        if (existing === undefined && message.payload.length > 0) this.retainedCount++;
-        else if (existing !== undefined && message.payload.length === 0) this.retainedCount--;
-      },
-      () => undefined,
-    );
     this.store.storeRetained(message).catch((err: Error) => this.log.error(`store: retained ${message.topic}: ${err.message}`));
   }
 

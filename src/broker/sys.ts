@@ -44,9 +44,9 @@ export class SysTopics {
 
   start(intervalSeconds: number): void {
     if (intervalSeconds <= 0) return;
-    this.publishRound();
     this.timer = setInterval(() => this.publishRound(), intervalSeconds * 1000);
     this.timer.unref?.();
+    this.publishRound();
   }
 
   stop(): void {
@@ -90,7 +90,18 @@ export class SysTopics {
     return out;
   }
 
+  /** Asks the store for the retained count (any store may be slow), then publishes. */
   publishRound(): void {
+    this.core.store.countRetained().then(
+      (count) => {
+        this.core.retainedCount = count;
+        if (this.timer !== undefined) this.publishValues();
+      },
+      (err: Error) => this.core.log.error(`store: count retained: ${err.message}`),
+    );
+  }
+
+  private publishValues(): void {
     const now = Date.now();
     const elapsed = (now - this.lastRound) / 1000;
     this.lastRound = now;

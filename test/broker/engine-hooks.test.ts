@@ -237,6 +237,7 @@ describe('engine: $SYS', () => {
     const { broker, port } = await start({ sysInterval: 1 });
     const { client: a } = await raw(port, 4);
     await a.subscribe('sys/x', 1);
+    await broker.publish({ topic: 'sys/kept', payload: 'r', retain: true });
     await raw(port, 5);
     const values = broker.sysValues();
     assert.match(values.get('$SYS/broker/version')!, /^mqtt-hub /);
@@ -252,8 +253,11 @@ describe('engine: $SYS', () => {
     let connected = '';
     while (connected !== '3' && Date.now() < deadline) connected = (await watcher.expect('publish', 3000)).payload.toString();
     assert.equal(connected, '3');
+    // the retained count is asked from the store each round: $SYS values themselves are retained too
+    assert.ok(Number(broker.sysValues().get('$SYS/broker/retained messages/count')) > 1);
     const { client: all } = await raw(port, 4);
     await all.subscribe('#', 0);
+    assert.equal((await all.expect('publish')).topic, 'sys/kept'); // retained, not a $SYS one
     assert.equal(await all.silentFor(1200), true);
   });
 
