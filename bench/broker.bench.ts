@@ -188,7 +188,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     notes: [
       ...notes,
       `Medians of ${settings.rounds} interleaved round(s); throughput windows ${settings.windowMs} ms after ${settings.warmupMs} ms warm-up. Ratios are mqtt-hub / other (for µs, bytes and ms lower is better).`,
-      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()} (max_inflight_messages 64, max_queued_messages unlimited); mqtt-hub and Aedes with their defaults.`,
+      `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()}; mqtt-hub and Mosquitto read the same mosquitto.conf (max_inflight_messages 64, max_queued_messages 100000, connection_messages false), Aedes runs with its defaults.`,
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),

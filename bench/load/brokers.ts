@@ -1,6 +1,6 @@
 // Launchers for the brokers under test, each its own child process on a free loopback port with
-// TCP_NODELAY on: ours through its CLI, Aedes through aedes-broker.js, Mosquitto with a generated
-// configuration. Brokers start through bash to raise the open-files limit to the hard limit.
+// TCP_NODELAY on: ours through its CLI and Mosquitto with the same generated mosquitto.conf, Aedes
+// through aedes-broker.js. Brokers start through bash to raise the open-files limit to the hard limit.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,7 +34,11 @@ const RAISE_FD_LIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
 const START_TIMEOUT_MS = 10_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
-function mosquittoConfig(port: number): string {
+/**
+ * One mosquitto.conf for Mosquitto and for our broker (whose CLI reads the same format), so both run
+ * with the same settings.
+ */
+function brokerConfig(port: number): string {
   return [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
@@ -42,9 +46,11 @@ function mosquittoConfig(port: number): string {
     'persistence false',
     'log_dest stderr',
     'log_type error',
-    // Unlimited queue: the bench keeps its own bound on what is on the way, and a dropped message would
-    // stall a QoS 1/2 window instead of measuring throughput.
-    'max_queued_messages 0',
+    // A line per connection would be measured in the idle-connections scenario.
+    'connection_messages false',
+    // Room to queue: the bench keeps its own bound on what is on the way, and a dropped QoS 1/2
+    // message would stall a window instead of measuring throughput.
+    'max_queued_messages 100000',
     // Mosquitto also takes this as the limit of incoming QoS 2 flows and disconnects a 3.1.1 client
     // past it (default 20); the QoS 2 scenario keeps 64 in flight.
     'max_inflight_messages 64',
@@ -88,20 +94,22 @@ export function mosquittoVersion(): string {
 export async function startBroker(kind: BrokerKind, port: number, nodeArgs: string[] = []): Promise<BrokerProcess> {
   let command: string[];
   let confDir: string | null = null;
+  const writeConfig = (): string => {
+    confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bench-broker-'));
+    const conf = path.join(confDir, 'mosquitto.conf');
+    fs.writeFileSync(conf, brokerConfig(port));
+    return conf;
+  };
   switch (kind) {
     case 'mqtt-hub':
-      command = [process.execPath, ...nodeArgs, ourCliPath, 'broker', '--port', String(port)];
+      command = [process.execPath, ...nodeArgs, ourCliPath, 'broker', '-c', writeConfig()];
       break;
     case 'aedes':
       command = [process.execPath, ...nodeArgs, aedesLauncherPath, String(port)];
       break;
-    case 'mosquitto': {
-      confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bench-mosquitto-'));
-      const conf = path.join(confDir, 'mosquitto.conf');
-      fs.writeFileSync(conf, mosquittoConfig(port));
-      command = ['mosquitto', '-c', conf];
+    case 'mosquitto':
+      command = ['mosquitto', '-c', writeConfig()];
       break;
-    }
   }
   const child: ChildProcess = track(spawn('bash', ['-c', RAISE_FD_LIMIT, 'bench-broker', ...command], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
