@@ -35,6 +35,7 @@ import type { ResolvedOptions } from './options';
 import { ClientSession, SubscriptionResult, UnsubscriptionResult } from './session';
 import { ClientState, assertTransition } from './state';
 import { transports } from './transports';
+import { WriteBatch } from './write-batch';
 
 /** Every event the client emits, with its arguments. */
 export interface ClientEvents {
@@ -66,6 +67,9 @@ export interface EndOptions {
   properties?: Properties;
 }
 
+/** One shared, already resolved promise for every QoS 0 publish that went straight out. */
+const settledUndefined: Promise<undefined> = Promise.resolve(undefined);
+
 /** How long a DISCONNECTed stream may take to close before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -84,8 +88,9 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private readonly closeTimer: Timer;
   private stream: Duplex | undefined;
   private decoder: PacketDecoder | undefined;
-  private corkedStream: Duplex | undefined;
+  private readonly batch: WriteBatch;
   private reconnectAttempt = 0;
+  private lastValidTopic: string | undefined;
   private wasConnected = false;
   private endWaiters: (() => void)[] = [];
   private readonly protocolVersion: ResolvedOptions['protocolVersion'];
@@ -99,6 +104,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.connectTimer = new Timer(this.clock);
     this.reconnectTimer = new Timer(this.clock);
     this.closeTimer = new Timer(this.clock);
+    this.batch = new WriteBatch(() => this.keepalive.packetSent());
     this.keepalive = new KeepaliveMonitor(
       this.clock,
       () => this.send({ type: 'pingreq' }),
@@ -150,16 +156,27 @@ export class MqttClient extends EventEmitter<ClientEvents> {
    * the PUBCOMP. Rejects with an MqttError (reasonCode set for a 5.0 rejection).
    */
   publish(topic: string, payload: string | Buffer | Uint8Array, opts: PublishOptions = {}): Promise<PubAckLikePacket | undefined> {
-    return new Promise((resolve, reject) => {
+    let packet: PublishPacket;
+    try {
       const qos = opts.qos ?? 0;
       checkQos(qos);
       const properties = this.protocolVersion === 5 ? opts.properties : undefined;
-      checkTopicName(topic, properties?.topicAlias !== undefined);
-      const packet: PublishPacket = { type: 'publish', topic, payload: toPayload(payload), qos, retain: opts.retain === true, dup: false };
+      // Most callers publish to few topics: a topic checked once needs no second look.
+      if (topic !== this.lastValidTopic || properties?.topicAlias !== undefined) {
+        checkTopicName(topic, properties?.topicAlias !== undefined);
+        this.lastValidTopic = topic;
+      }
+      packet = { type: 'publish', topic, payload: toPayload(payload), qos, retain: opts.retain === true, dup: false };
       if (properties) packet.properties = properties;
-      if (this.refuseWhenEnding(reject)) return;
-      this.session.publish(packet, resolve, reject);
-    });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.currentState === 'disconnecting' || this.currentState === 'closed') {
+      return Promise.reject(new MqttError('CLIENT_ENDED', 'the client has been ended'));
+    }
+    // QoS 0 with nothing queued ahead goes out now; a settled promise needs no executor.
+    if (this.session.trySendQos0(packet)) return settledUndefined;
+    return new Promise((resolve, reject) => this.session.publish(packet, resolve, reject));
   }
 
   /** Resolves with one result per filter: granted QoS or failure reason code. */
@@ -228,7 +245,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
           if (Object.keys(properties).length > 0) disconnect.properties = properties;
         }
         this.send(disconnect);
-        this.uncork();
+        this.batch.flush();
         // [MQTT-3.14.4-1]: after DISCONNECT the client sends nothing more and closes.
         stream.end();
         this.closeTimer.set(CLOSE_GRACE_MS, () => stream.destroy());
@@ -414,7 +431,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.emitError(err);
     if (this.protocolVersion === 5 && disconnectReason !== undefined && disconnectReason >= 0x80 && this.currentState === 'connected') {
       this.send({ type: 'disconnect', reasonCode: disconnectReason });
-      this.uncork();
+      this.batch.flush();
     }
     stream.destroy();
   }
@@ -461,26 +478,11 @@ export class MqttClient extends EventEmitter<ClientEvents> {
 
   // ---- writing ----------------------------------------------------------------------------
 
-  /** Encodes and writes; writes within one tick leave in one batch (cork until the next tick). */
+  /** Encodes and hands the bytes to the batch that leaves at the end of this tick. */
   private send(packet: Packet): void {
     const stream = this.stream;
     if (!stream || stream.destroyed) return;
     if (this.listenerCount('packetsend') > 0) this.emit('packetsend', packet);
-    const bytes = encode(packet, this.protocolVersion);
-    if (this.corkedStream !== stream) {
-      this.uncork();
-      this.corkedStream = stream;
-      stream.cork();
-      process.nextTick(this.uncork);
-    }
-    stream.write(bytes);
+    this.batch.push(stream, encode(packet, this.protocolVersion));
   }
-
-  private readonly uncork = (): void => {
-    const stream = this.corkedStream;
-    if (!stream) return;
-    this.corkedStream = undefined;
-    this.keepalive.packetSent();
-    stream.uncork();
-  };
 }

@@ -98,13 +98,17 @@ export class ClientSession {
 
   // ---- commands -------------------------------------------------------------------------
 
+  /**
+   * The common case without a flow record: QoS 0, connected, nothing waiting ahead, no properties
+   * to check, within the server's packet size. True when sent; otherwise the caller uses publish().
+   */
+  trySendQos0(packet: PublishPacket): boolean {
+    if (packet.qos !== 0 || !this.connected || this.waitingHead !== this.waiting.length || packet.properties !== undefined) return false;
+    if (this.serverMaximumPacketSize > 0 && this.out.encodedLength(packet) > this.serverMaximumPacketSize) return false;
+    return this.sendPublish(packet, false);
+  }
+
   publish(packet: PublishPacket, resolve: Settle<PubAckLikePacket | undefined>['resolve'], reject: Settle<unknown>['reject']): void {
-    if (packet.qos === 0 && this.connected && this.waitingHead === this.waiting.length && packet.properties === undefined) {
-      // The common case needs no flow record: nothing waits ahead of it and it has no id.
-      if (this.sendPublish(packet, false)) resolve(undefined);
-      else reject(this.tooLarge('publish'));
-      return;
-    }
     this.enqueue({ kind: 'publish', packet, awaiting: 'puback', onWire: false, resolve, reject });
   }
 

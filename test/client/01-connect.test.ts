@@ -99,6 +99,32 @@ for (const [protocolVersion, name] of versions) {
   });
 }
 
+describe('options', () => {
+  test('connect by an options object instead of a URL', async () => {
+    const c = connect({ protocol: 'mqtt', host: '127.0.0.1', port: mq.port, protocolVersion: 5, reconnectPeriod: 0 });
+    try {
+      const [connack] = await nextEvent(c, 'connect');
+      assert.equal(connack.reasonCode, 0);
+      assert.equal(c.options.protocolVersion, 5);
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('URL options merge with the options object, which wins', async () => {
+    const c = pool.open(`mqtt://someone:pw@127.0.0.1:${mq.port}`, { username: 'other', keepalive: 5 });
+    assert.equal(c.options.username, 'other');
+    assert.equal(c.options.password, 'pw');
+    assert.equal(c.options.keepalive, 5);
+    assert.equal(c.options.port, mq.port);
+    await nextEvent(c, 'connect');
+  });
+
+  test('a password without a user name is refused before 5.0 [MQTT-3.1.2-22]', () => {
+    assert.throws(() => connect({ host: '127.0.0.1', port: mq.port, password: 'x' }), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
+  });
+});
+
 describe('client identifiers', () => {
   test('an empty client id is replaced by a generated mqtthub_xxxxxxxx one under 3.1.1', async () => {
     const c = await pool.connected(url, { clientId: '' });

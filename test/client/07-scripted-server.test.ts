@@ -194,6 +194,15 @@ describe('scripted server', () => {
     await waitUntil(() => client.state === 'closed', 5000, 'closed');
   });
 
+  test('writes made within one tick leave together, not one write per packet', async () => {
+    const { client, conn } = await connected(4);
+    const before = conn.chunks;
+    for (let i = 0; i < 200; i++) void client.publish('batch', `m${i}`);
+    await waitUntil(() => conn.received.filter((p) => p.type === 'publish').length === 200, 5000, '200 publishes');
+    // One batch of ~2 KB: loopback hands it over in one or a few reads, never 200.
+    assert.ok(conn.chunks - before <= 5, `${conn.chunks - before} reads for 200 packets`);
+  });
+
   test('packets before CONNACK are a protocol error [MQTT-3.2.0-1]', async () => {
     const client = pool.open(server.url, { protocolVersion: 4 });
     const errors: MqttError[] = [];

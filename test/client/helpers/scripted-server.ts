@@ -15,11 +15,14 @@ export class ScriptedConnection {
   readonly received: Packet[] = [];
   protocolVersion: ProtocolVersion = 4;
   closed = false;
+  /** 'data' events seen: how many reads the client's bytes took. */
+  chunks = 0;
   private readonly decoder = new PacketDecoder();
   private cursor = 0;
 
   constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk) => {
+      this.chunks++;
       this.decoder.push(chunk);
       for (let p = this.decoder.next(); p !== null; p = this.decoder.next()) {
         if (p instanceof ProtocolError) {
