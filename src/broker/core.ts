@@ -166,6 +166,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   /** A persistent session resumed: its expiry is suspended while connected. */
   resumeSession(session: Session): void {
+    session.disconnectedAt = undefined; // connected again before it is saved
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
     this.cancelWill(session);
