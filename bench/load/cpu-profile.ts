@@ -17,7 +17,7 @@ interface CpuProfile {
 export interface SelfTime {
   /** "name file:line" */
   location: string;
-  /** Share of all sampled time, 0..1. */
+  /** Share of the sampled busy (not idle) time, 0..1. */
   share: number;
 }
 
@@ -30,12 +30,13 @@ export function topSelfTime(file: string, count: number): SelfTime[] {
     const frame = byId.get(id)!.callFrame;
     const where = frame.url ? ` ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}` : '';
     const location = `${frame.functionName || '(anonymous)'}${where}`;
+    // Shares of busy time: a broker waiting for the next packet is not a cost.
+    if (location === '(idle)') return;
     const micros = profile.timeDeltas[i] ?? 0;
     byLocation.set(location, (byLocation.get(location) ?? 0) + micros);
     total += micros;
   });
   return [...byLocation]
-    .filter(([location]) => location !== '(idle)')
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
     .map(([location, micros]) => ({ location, share: total > 0 ? micros / total : 0 }));
