@@ -102,7 +102,7 @@ for (const version of VERSIONS) {
       );
       const r = await sub.exited;
       assert.equal(r.code, 0, r.stderr);
-      assert.ok(await watcher.silentFor(500));
+      if (!(await watcher.silentFor(500))) assert.fail(`the will was published: ${JSON.stringify(await watcher.next())}`);
     });
 
     if (version === 5) {

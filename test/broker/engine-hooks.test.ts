@@ -76,6 +76,7 @@ describe('engine: hooks', () => {
     const { client: c5 } = await raw(port, 5);
     const s5 = await c5.subscribe([{ topic: 'deny', qos: 1 }, { topic: 'low', qos: 2 }, { topic: 'ok', qos: 2 }]);
     assert.deepEqual(s5.granted, [0x87, 0, 2]);
+    assert.match(s5.properties?.reasonString ?? '', /deny \(NotAuthorized\)/);
     const { client: c4 } = await raw(port, 4);
     const s4 = await c4.subscribe([{ topic: 'deny', qos: 1 }, { topic: 'ok', qos: 1 }]);
     assert.deepEqual(s4.granted, [0x80, 1]);
