@@ -33,7 +33,9 @@ export interface DiskStoreOptions {
   /**
    * Bytes of log after which the log is compacted into a new snapshot (16 MiB); compaction waits
    * until the log is also larger than the last snapshot, so a large store is not rewritten for
-   * every few changes. Disk use stays below about twice (snapshot + log) of two generations.
+   * every few changes. The files hold two generations (snapshot + log) and the log written while a
+   * compaction runs: with fsync 'always' the writes wait for the disk and that stays small; with
+   * 'interval' or 'never' a fast writer can add more to the log before the next snapshot is done.
    */
   compactEvery?: number;
   /** Where damage found at start (a torn log tail, a corrupted snapshot) is reported; console otherwise. */
@@ -98,7 +100,12 @@ export class DiskStore implements BrokerStore {
   async files(): Promise<{ name: string; bytes: number }[]> {
     const out: { name: string; bytes: number }[] = [];
     for (const name of (await fs.promises.readdir(this.directory)).sort()) {
-      out.push({ name, bytes: (await fs.promises.stat(path.join(this.directory, name))).size });
+      try {
+        out.push({ name, bytes: (await fs.promises.stat(path.join(this.directory, name))).size });
+      } catch (err) {
+        // a compaction renamed or removed it meanwhile
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     }
     return out;
   }
@@ -137,6 +144,8 @@ export class DiskStore implements BrokerStore {
       .catch((err: Error) => this.log.error(`compaction into ${snapshotName(generation)} failed: ${err.message}`))
       .finally(() => {
         this.compaction = null;
+        // the log may have passed the threshold again while the snapshot was written
+        if (this.commitLog !== null) this.maybeCompact();
       });
     return this.compaction;
   }
