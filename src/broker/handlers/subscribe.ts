@@ -1,6 +1,6 @@
 // SUBSCRIBE (section 3.8.4): one reason code per filter in SUBACK, then the retained messages that
 // match each new subscription, per its Retain Handling [MQTT-3.3.1-9..-11].
-import { ProtocolError, type QoS, type SubscribePacket, type Subscription } from '../../codec';
+import { ProtocolError, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
 import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
@@ -75,7 +75,9 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   }
   saveSubscriptions(core, session, added.map((a) => a.subscription));
   // SUBACK with one reason code per filter, in order [MQTT-3.8.4-1], [MQTT-3.9.3-1]
-  c.send({ type: 'suback', packetId: p.packetId, reasonCodes });
+  const failed = v5 ? p.subscriptions.filter((_, i) => reasonCodes[i] >= 0x80) : [];
+  const reasonString = failed.length > 0 ? `refused: ${failed.map((s) => `${s.topicFilter} (${reasonCodeName(reasonCodes[p.subscriptions.indexOf(s)])})`).join(', ')}` : undefined;
+  c.send({ type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
   if (accepted.length > 0) {
     core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
     if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
