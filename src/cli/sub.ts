@@ -52,6 +52,10 @@ class Subscriber {
   /** Listens from the start, so messages of a kept session that arrive with CONNACK are printed too. */
   listen(): void {
     this.client.on('message', (_topic, _payload, packet) => this.onMessage(packet));
+    // `mqtt-hub sub ... | head -1`: once the reader has gone there is nothing left to do.
+    this.io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.finish(0);
+    });
   }
 
   /** Once connected: the -W timer, then SUBSCRIBE. */

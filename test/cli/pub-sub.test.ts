@@ -295,6 +295,15 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
     await mosquittoPub(['-t', 'sn/2', '-n', '-r']);
   });
 
+  test('a reader that goes away (sub | head -1) ends sub quietly with exit code 0', async () => {
+    const s = await hubSub('s-pipe', ['-t', 'se/1']);
+    s.child.stdout!.destroy();
+    await mosquittoPub(['-t', 'se/1', '-m', 'into a closed pipe']);
+    const got = await s.exited;
+    assert.equal(got.code, 0);
+    assert.equal(got.stderr, '');
+  });
+
   test('-V 5 sees user properties and content type from mosquitto_pub -D', async () => {
     const s = await hubSub('s-v5', ['-V', '5', '-t', 'sv/1', '-C', '1', '-F', '%P|%C|%E']);
     await mosquittoPub(['-V', '5', '-t', 'sv/1', '-m', 'x', '-D', 'publish', 'user-property', 'a', 'b', '-D', 'publish', 'content-type', 'c/t']);
