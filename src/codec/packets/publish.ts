@@ -110,23 +110,15 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
 function readTopicName(r: Reader): string {
   const len = r.twoByteInteger('topic name');
   if (r.end - r.pos < len) throw malformed('topic name runs past the end of the packet');
-  const buf = r.buf;
   const start = r.pos;
-  const end = start + len;
-  let wildcard = false;
-  for (let i = start; i < end; i++) {
-    const b = buf[i];
-    if (b === 0x23 || b === 0x2b) wildcard = true;
-    else if (b === 0 || b >= 0x80) {
-      r.pos = start - 2;
-      const topic = r.utf8String('topic name');
-      if (hasWildcard(topic)) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
-      return topic;
-    }
+  const latin1 = r.buf.latin1Slice(start, start + len);
+  if (!NOT_PLAIN_TOPIC.test(latin1)) {
+    r.pos = start + len;
+    return latin1;
   }
-  r.pos = end;
-  const topic = buf.latin1Slice(start, end);
-  if (wildcard) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
+  r.pos = start - 2;
+  const topic = r.utf8String('topic name');
+  if (hasWildcard(topic)) throw new ProtocolError(0x90, `topic name "${topic}" contains a wildcard [MQTT-3.3.2-2]`);
   return topic;
 }
 
