@@ -444,9 +444,9 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.closeTimer.clear();
     this.session.disconnected();
     const wasUp = this.currentState === 'connected';
-    this.emit('close');
-    if (wasUp) this.emit('offline');
+    // The state is settled before the events, so a listener may call end() from any of them.
     if (this.currentState === 'disconnecting') {
+      this.emitClosed(wasUp);
       this.finish();
       return;
     }
@@ -455,12 +455,19 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       const delay = reconnectDelay(this.reconnectAttempt++, this.options.reconnectPeriod, this.options.reconnectPeriodMax, this.options.random);
       this.reconnectTimer.set(delay, () => {
         this.emit('reconnect');
-        this.open();
+        if (this.currentState === 'reconnecting') this.open();
       });
+      this.emitClosed(wasUp);
       return;
     }
     this.setState('closed');
     this.session.failAll(new MqttError('SESSION_LOST', this.wasConnected ? 'connection lost and reconnecting is off' : 'could not connect and reconnecting is off'));
+    this.emitClosed(wasUp);
+  }
+
+  private emitClosed(wasUp: boolean): void {
+    this.emit('close');
+    if (wasUp) this.emit('offline');
   }
 
   private finish(): void {

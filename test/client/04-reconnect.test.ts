@@ -57,6 +57,18 @@ describe('reconnect', () => {
     assert.ok(proxy.accepted >= 5);
   });
 
+  test("end() from inside 'close', 'offline' or 'reconnect' listeners stops the client cleanly", async () => {
+    for (const event of ['close', 'offline', 'reconnect'] as const) {
+      const c = await pool.connected(viaProxy, { reconnectPeriod: 20 });
+      const ended: Promise<void>[] = [];
+      c.once(event, () => ended.push(c.end()));
+      proxy.dropConnections();
+      await waitUntil(() => ended.length === 1, 5000, `end() called from '${event}'`);
+      await ended[0];
+      assert.equal(c.state, 'closed', event);
+    }
+  });
+
   test('with reconnectPeriod 0 a lost connection closes the client and rejects what was pending', async () => {
     const c = await pool.connected(viaProxy, { reconnectPeriod: 0 });
     proxy.blackhole();
