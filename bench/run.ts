@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchModule, BenchResult } from './types';
 
-function formatTable(result: BenchResult): string {
+export function formatTable(result: BenchResult): string {
   const cells = [result.columns, ...result.rows].map((row) => row.map((c) => String(c)));
   const widths = result.columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   const numeric = result.columns.map((_, i) => result.rows.every((row) => typeof row[i] === 'number'));
@@ -16,43 +16,53 @@ function formatTable(result: BenchResult): string {
   return out.join('\n');
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const names = args.filter((a) => !a.startsWith('-'));
+export interface RunOptions {
+  /** Where the built `*.bench.js` modules are. */
+  dir: string;
+  /** Substrings of module names to run; all when empty. */
+  names: string[];
+  quick: boolean;
+  /** The JSON report to write. */
+  out: string;
+  log?: (line: string) => void;
+}
+
+/** Runs the matching benchmark modules in name order, prints their tables and writes the JSON report. */
+export async function runBenchmarks(opts: RunOptions): Promise<{ bench: string; result: BenchResult }[]> {
+  const log = opts.log ?? ((line: string) => console.log(line));
   const files = fs
-    .readdirSync(__dirname)
+    .readdirSync(opts.dir)
     .filter((f) => f.endsWith('.bench.js'))
-    .filter((f) => names.length === 0 || names.some((n) => f.includes(n)))
+    .filter((f) => opts.names.length === 0 || opts.names.some((n) => f.includes(n)))
     .sort();
-  if (files.length === 0) {
-    console.error(`bench: nothing matches ${names.join(' ') || '*.bench.js'} in ${__dirname}`);
-    process.exit(1);
-  }
+  if (files.length === 0) throw new Error(`nothing matches ${opts.names.join(' ') || '*.bench.js'} in ${opts.dir}`);
   const results: { bench: string; result: BenchResult }[] = [];
   for (const file of files) {
     const bench = file.replace(/\.bench\.js$/, '');
-    console.error(`bench: running ${bench}${quick ? ' (quick)' : ''}`);
-    const mod = require(path.join(__dirname, file)) as BenchModule;
-    const out = await mod.run({ quick });
+    console.error(`bench: running ${bench}${opts.quick ? ' (quick)' : ''}`);
+    const mod = require(path.join(opts.dir, file)) as BenchModule;
+    const out = await mod.run({ quick: opts.quick });
     for (const result of Array.isArray(out) ? out : [out]) {
-      console.log(`\n${formatTable(result)}\n`);
+      log(`\n${formatTable(result)}\n`);
       results.push({ bench, result });
     }
   }
-  const dir = path.resolve('bench-results');
-  fs.mkdirSync(dir, { recursive: true });
-  const report = {
-    date: new Date().toISOString(),
-    node: process.version,
-    quick,
-    results,
-  };
-  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.error(`bench: results in ${path.join(dir, 'latest.json')}`);
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  const report = { date: new Date().toISOString(), node: process.version, quick: opts.quick, results };
+  fs.writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  console.error(`bench: results in ${opts.out}`);
+  return results;
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  runBenchmarks({
+    dir: __dirname,
+    names: args.filter((a) => !a.startsWith('-')),
+    quick: args.includes('--quick'),
+    out: path.resolve('bench-results', 'latest.json'),
+  }).catch((e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
