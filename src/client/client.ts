@@ -489,6 +489,8 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private send(packet: Packet): void {
     const stream = this.stream;
     if (!stream || stream.destroyed) return;
+    // [MQTT-3.14.4-1]: nothing after DISCONNECT (e.g. an ack from a listener that called end()).
+    if (this.currentState === 'disconnecting' && packet.type !== 'disconnect') return;
     if (this.listenerCount('packetsend') > 0) this.emit('packetsend', packet);
     this.batch.push(stream, encode(packet, this.protocolVersion));
   }
