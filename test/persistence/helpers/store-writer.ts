@@ -1,0 +1,65 @@
+// Child process for the kill -9 test of the store alone: opens a DiskStore on the directory given,
+// continues where the last run stopped, and writes without end; every write whose promise resolved
+// is reported on stdout ("q <client> <seq>", "r <seq>", "put <id>", "del <id>") before the next
+// one starts. Linux pipes are written synchronously, so a reported line left the process.
+import { DiskStore } from '../../../src/persistence';
+
+export function payloadFor(client: string, seq: number): Buffer {
+  const b = Buffer.alloc(24 + (seq % 40));
+  b.write(client, 0, 'latin1');
+  b.writeUInt32BE(seq, 16);
+  for (let i = 20; i < b.length; i++) b[i] = (seq * 31 + i) & 0xff; // every byte value turns up
+  return b;
+}
+
+export const IN_FLIGHT_WINDOW = 8;
+export const WRITER_CLIENTS = Array.from({ length: 12 }, (_, i) => `w${i}`);
+
+async function main(): Promise<void> {
+  const [directory, compactEvery] = process.argv.slice(2);
+  const store = await DiskStore.open({ directory, compactEvery: Number(compactEvery), logger: { warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+  const queues = WRITER_CLIENTS.map(async (client) => {
+    let seq = (await store.getQueued(client)).length;
+    for (;;) {
+      await store.enqueue(client, { message: { topic: `q/${client}`, payload: payloadFor(client, seq), qos: 1, retain: false }, qos: 1 });
+      out(`q ${client} ${seq}`);
+      seq++;
+    }
+  });
+  const retained = (async () => {
+    const last = await store.getRetained('r/counter');
+    let seq = last === undefined ? 0 : last.payload.readUInt32BE(0) + 1;
+    for (;;) {
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(seq, 0);
+      await store.storeRetained({ topic: 'r/counter', payload, qos: 1, retain: true });
+      out(`r ${seq}`);
+      seq++;
+    }
+  })();
+  const inflight = (async () => {
+    // a window of in-flight entries: put(id) is acknowledged, then remove(id - IN_FLIGHT_WINDOW)
+    const existing = await store.getInflight('inflight');
+    let id = existing.reduce((max, e) => Math.max(max, e.packetId), 0) + 1;
+    for (;;) {
+      await store.putInflight('inflight', { packetId: id, state: 'publish', qos: 2, message: { topic: 'i', payload: payloadFor('inflight', id), qos: 2, retain: false } });
+      out(`put ${id}`);
+      if (id > IN_FLIGHT_WINDOW) {
+        await store.removeInflight('inflight', id - IN_FLIGHT_WINDOW);
+        out(`del ${id - IN_FLIGHT_WINDOW}`);
+      }
+      id++;
+    }
+  })();
+  out('ready');
+  await Promise.all([...queues, retained, inflight]);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}
