@@ -7,6 +7,9 @@ import { malformed } from './protocol-error';
 export const MAX_VARIABLE_BYTE_INTEGER = 268_435_455;
 const MAX_TWO_BYTE = 0xffff;
 
+/** Anything but U+0001..U+007F; the regex engine scans a string faster than a charCodeAt loop. */
+export const NOT_PLAIN_ASCII = /[^\u0001-\u007f]/;
+
 /** Reads the fields of one packet body; `end` is where the Remaining Length says the packet ends. */
 export class Reader {
   buf: Buffer = Buffer.alloc(0);
@@ -111,9 +114,6 @@ declare global {
 }
 
 // ---- sizes ----
-
-/** Anything but U+0001..U+007F; the regex engine scans a string faster than a charCodeAt loop. */
-export const NOT_PLAIN_ASCII = /[^\u0001-\u007f]/;
 
 export function variableByteIntegerLength(v: number): number {
   return v < 128 ? 1 : v < 16_384 ? 2 : v < 2_097_152 ? 3 : 4;
