@@ -12,7 +12,7 @@ import { formatOutput, RenderContext } from './client-format';
 import { defaultIo, parseOrReport } from './client-main';
 import { nowNanoseconds } from './client-time';
 
-/** Seconds between reconnect attempts' base, once connected. */
+/** Base of the reconnect backoff (ms) once connected: mosquitto_sub keeps trying too. */
 const RECONNECT_PERIOD_MS = 1000;
 
 /** The -T check: a filter-out may itself be a filter, as in `-t 'bbc/#' -T 'bbc/radio3'`. */
@@ -61,6 +61,8 @@ class Subscriber {
   /** Once connected: the -W timer, then SUBSCRIBE. */
   start(): void {
     const a = this.args;
+    // -C may already be satisfied by a kept session's messages that came with CONNACK.
+    if (this.finished) return;
     if (a.timeout !== undefined) {
       this.timer = setTimeout(() => {
         this.error('Timed out');
