@@ -6,7 +6,7 @@ import { useBroker } from './helpers/harness';
 import { VERSIONS, versionName } from './helpers/broker';
 import { uniqueId, type RawClient } from './helpers/raw-client';
 
-async function drain(client: RawClient, quietMs = 300): Promise<string[]> {
+async function drain(client: RawClient, quietMs = 150): Promise<string[]> {
   const got: string[] = [];
   while (!(await client.silentFor(quietMs))) got.push((await client.receive()).payload.toString());
   return got;
