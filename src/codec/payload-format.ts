@@ -1,4 +1,4 @@
-// Payload Format Indicator 1 promises UTF-8 (section 3.3.2.3.2); the receiver may check it [MQTT-3.3.2-4].
+// Payload Format Indicator 1 promises UTF-8; the receiver MAY check it and answer 0x99 (section 3.3.2.3.2).
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from './protocol-error';
 import type { ConnectPacket, PublishPacket } from './types';
@@ -13,5 +13,5 @@ export function validatePayloadFormat(packet: PublishPacket | ConnectPacket): Pr
   const target = packet.type === 'publish' ? packet : packet.will;
   if (target === undefined || target.properties?.payloadFormatIndicator !== 1) return null;
   if (isUtf8(target.payload)) return null;
-  return new ProtocolError(0x99, 'payload is not UTF-8 although its payload format indicator says so [MQTT-3.3.2-4]');
+  return new ProtocolError(0x99, 'payload is not UTF-8 although its payload format indicator says so (section 3.3.2.3.2)');
 }

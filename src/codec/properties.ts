@@ -75,7 +75,7 @@ export const propertyTable: readonly PropertyDefinition[] = [
     id: 0x26, name: 'userProperties', type: T.Utf8StringPair,
     packets: on(CONNECT, CONNACK, PUBLISH, WILL, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE,
       UNSUBACK, DISCONNECT, AUTH),
-    repeats: ~0, // [MQTT-3.1.3-10] and peers: a User Property may appear many times
+    repeats: ~0, // a User Property may appear many times, also with the same name (section 3.1.2.11.8)
   },
   { id: 0x27, name: 'maximumPacketSize', type: T.FourByteInteger, packets: on(CONNECT, CONNACK), min: 1 },
   { id: 0x28, name: 'wildcardSubscriptionAvailable', type: T.Byte, packets: on(CONNACK), ...flag },

@@ -190,7 +190,7 @@ export class PublishEncoding {
     }
     if (r.topicAlias !== undefined) checkTwoByteInteger(r.topicAlias, 'topicAlias', 1);
     if ((r.omitTopic || this.topic.length === 0) && r.topicAlias === undefined) {
-      throw new TypeError('an empty topic name needs a topicAlias [MQTT-3.3.2-1]');
+      throw new TypeError('an empty topic name needs a topicAlias (section 3.3.2.1)');
     }
     const expiry = r.messageExpiryInterval;
     if (expiry !== undefined && (!Number.isInteger(expiry) || expiry < 0 || expiry > 0xffff_ffff)) {

@@ -89,7 +89,7 @@ describe('PublishEncoding', () => {
   });
 });
 
-describe('validatePayloadFormat [MQTT-3.3.2-4]', () => {
+describe('validatePayloadFormat (section 3.3.2.3.2)', () => {
   const publish = (payload: Buffer, payloadFormatIndicator?: number): PublishPacket => ({
     type: 'publish', topic: 't', payload, qos: 0, retain: false, dup: false,
     properties: payloadFormatIndicator === undefined ? undefined : { payloadFormatIndicator },

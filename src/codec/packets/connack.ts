@@ -35,7 +35,7 @@ export const connack: PacketCodec<ConnackPacket> = {
   decode(r, flags, version) {
     expectFlags(flags, 0, 'CONNACK');
     const ackFlags = r.byte('acknowledge flags');
-    if (ackFlags & 0xfe) throw malformed('CONNACK reserved acknowledge flags are set [MQTT-3.2.2-1]');
+    if (ackFlags & 0xfe) throw malformed('CONNACK reserved acknowledge flags are set (3.1.1 section 3.2.2.1, 5.0 [MQTT-3.2.2-1])');
     const packet: ConnackPacket = { type: 'connack', sessionPresent: ackFlags === 1, reasonCode: 0 };
     if (version === 5) {
       packet.reasonCode = readReasonCode(r, 'connack');

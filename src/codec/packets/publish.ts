@@ -61,7 +61,7 @@ function publishRemainingLength(p: PublishPacket, version: ProtocolVersion): num
       len += variableByteIntegerLength(pl) + pl;
     }
     if (p.topic.length === 0 && p.properties?.topicAlias === undefined) {
-      throw new TypeError('an empty topic needs a topicAlias [MQTT-3.3.2-1]');
+      throw new TypeError('an empty topic needs a topicAlias (section 3.3.2.1)');
     }
   } else if (p.topic.length === 0) {
     throw new TypeError('empty topic name [MQTT-4.7.3-1]');
@@ -155,7 +155,7 @@ export const publish: PacketCodec<PublishPacket> = {
         if (props !== undefined) packet.properties = props;
       }
       if (topic.length === 0 && packet.properties?.topicAlias === undefined) {
-        throw protocolError('empty topic name without topic alias [MQTT-3.3.2-1]');
+        throw protocolError('empty topic name without topic alias (section 3.3.2.1)');
       }
     } else if (topic.length === 0) {
       throw protocolError('empty topic name [MQTT-4.7.3-1]');

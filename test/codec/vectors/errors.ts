@@ -90,7 +90,7 @@ export const errorVectors: ErrorVector[] = [
     hex: hex('10 0e', mqtt, '85 02 003c 00 0001 61'), reasonCode: UNSUPPORTED },
   { name: 'CONNECT will topic with a wildcard', statement: '[MQTT-3.3.2-2]', version: 4,
     hex: hex('10 14', mqtt, '04', '06 // will flag, clean', '003c 0001 61', '0003 612f23 // will topic "a/#"', '0000'), reasonCode: TOPIC_NAME_INVALID },
-  { name: 'CONNACK with reserved acknowledge flags', statement: '[MQTT-3.2.2-1]', version: 4, hex: '20020200', reasonCode: MALFORMED },
+  { name: 'CONNACK with reserved acknowledge flags', statement: '3.1.1 section 3.2.2.1 (5.0 [MQTT-3.2.2-1])', version: 4, hex: '20020200', reasonCode: MALFORMED },
   // SUBSCRIBE / UNSUBSCRIBE
   { name: 'SUBSCRIBE without topic filters', statement: '[MQTT-3.8.3-3]', version: 4, hex: '8202000a', reasonCode: PROTOCOL },
   { name: '5.0 SUBSCRIBE without topic filters', statement: '[MQTT-3.8.3-2]', version: 5, hex: '8203000a00', reasonCode: PROTOCOL },
