@@ -302,6 +302,24 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
     });
   }
 
+  test('mqtt-hub pub and mqtt-hub sub (dispatched by main) talk through mqtt-hub broker', async () => {
+    const port = await freePort();
+    const b = broker(['--port', String(port)]);
+    await running(b);
+    const sub = start(process.execPath, [MAIN, 'sub', '-p', String(port), '-t', 'disp/#', '-C', '1', '-v', '-q', '1']);
+    // Publish until the subscriber, once subscribed, has its message and exits.
+    const deadline = Date.now() + 15_000;
+    while (sub.child.exitCode === null) {
+      assert.ok(Date.now() < deadline, `mqtt-hub sub did not receive: ${sub.stderr()}`);
+      const p = await run(process.execPath, [MAIN, 'pub', '-p', String(port), '-t', 'disp/x', '-m', 'through-main', '-q', '1']);
+      assert.equal(p.code, 0, p.stderr);
+      await Promise.race([sub.exited, new Promise((r) => setTimeout(r, 300))]);
+    }
+    const r = await sub.exited;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'disp/x through-main');
+  });
+
   test('a configuration error (bad value) names file and line and exits 3', async () => {
     const conf = tmpConf('listener 1883 127.0.0.1\nmax_keepalive forever\n');
     const r = await run(process.execPath, [MAIN, 'broker', '-c', conf], 10_000);
