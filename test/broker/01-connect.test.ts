@@ -109,7 +109,7 @@ for (const version of VERSIONS) {
       await second.expect('pingresp');
     });
 
-    test('[MQTT-3.1.2-24] [MQTT-3.1.2-22] a client silent for 1.5 x keep alive is disconnected', async () => {
+    test('3.1.1 [MQTT-3.1.2-24] / 5.0 [MQTT-3.1.2-22]: a client silent for 1.5 x keep alive is disconnected', async () => {
       const { client, connack } = await h.raw(version, { keepalive: 1 });
       assert.equal(connackCode(connack), SUCCESS);
       const before = await client.closedByBroker(7000); // Mosquitto checks keep alive coarsely (~5 s)

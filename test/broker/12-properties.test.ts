@@ -60,7 +60,7 @@ describe('12-properties MQTT 5.0', { timeout: 30_000 }, () => {
     assert.equal(b.payload.toString(), 'alias-only');
   });
 
-  test('[MQTT-3.3.2-10] a Topic Alias above the server\'s Topic Alias Maximum: DISCONNECT 0x94', async () => {
+  test('[MQTT-3.3.2-9] a Topic Alias above the server\'s Topic Alias Maximum: DISCONNECT 0x94', async () => {
     const { client, connack } = await h.raw(5);
     const aliasMax = connack.properties?.topicAliasMaximum ?? 0;
     client.sendBytes(publishBytes({ version: 5, topic: [...Buffer.from('a/b')], properties: [0x23, ...u16(aliasMax + 1)] }));

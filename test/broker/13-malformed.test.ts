@@ -102,7 +102,7 @@ for (const version of VERSIONS) {
       await badPacket(packet(0x82, [...u16(0), ...(version === 5 ? [0x00] : []), ...str('a/b'), 0x00]), [MALFORMED, PROTOCOL_ERROR]);
     });
 
-    test('[MQTT-3.8.3-3] SUBSCRIBE without any topic filter', async () => {
+    test('3.1.1 [MQTT-3.8.3-3] / 5.0 [MQTT-3.8.3-2]: SUBSCRIBE without any topic filter', async () => {
       await badPacket(packet(0x82, [...u16(5), ...(version === 5 ? [0x00] : [])]), [MALFORMED, PROTOCOL_ERROR]);
     });
 
@@ -110,7 +110,7 @@ for (const version of VERSIONS) {
       await badPacket(packet(0xa2, [...u16(5), ...(version === 5 ? [0x00] : [])]), [MALFORMED, PROTOCOL_ERROR]);
     });
 
-    test('[MQTT-3.8.3-4] SUBSCRIBE options with reserved bits set', async () => {
+    test('3.1.1 [MQTT-3.8.3-4] / 5.0 [MQTT-3.8.3-5]: SUBSCRIBE options with reserved bits set', async () => {
       await badPacket(packet(0x82, [...u16(5), ...(version === 5 ? [0x00] : []), ...str('a/b'), 0xc1]), [MALFORMED]);
     });
 
