@@ -162,9 +162,10 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       checkQos(qos);
       const properties = this.protocolVersion === 5 ? opts.properties : undefined;
       // Most callers publish to few topics: a topic checked once needs no second look.
-      if (topic !== this.lastValidTopic || properties?.topicAlias !== undefined) {
-        checkTopicName(topic, properties?.topicAlias !== undefined);
-        this.lastValidTopic = topic;
+      const aliased = properties?.topicAlias !== undefined;
+      if (aliased || this.lastValidTopic === undefined || topic !== this.lastValidTopic) {
+        checkTopicName(topic, aliased);
+        if (!aliased) this.lastValidTopic = topic; // '' is valid only with an alias: never cached
       }
       packet = { type: 'publish', topic, payload: toPayload(payload), qos, retain: opts.retain === true, dup: false };
       if (properties) packet.properties = properties;
@@ -276,7 +277,17 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private open(): void {
     this.setState('connecting');
     const o = this.options;
-    const stream = transports[o.protocol](o);
+    let stream: Duplex;
+    try {
+      stream = transports[o.protocol](o);
+    } catch (err) {
+      // Options the transport refuses at once (a malformed key, say).
+      const error = new MqttError('TRANSPORT_ERROR', `${o.protocol}://${o.host}:${o.port}: ${(err as Error).message}`, undefined, { cause: err });
+      if (this.reconnectAttempt === 0 && !this.wasConnected) throw error; // first attempt: to the caller of connect()
+      this.emitError(error);
+      this.settleAfterClose(false);
+      return;
+    }
     const decoder = new PacketDecoder({ protocolVersion: this.protocolVersion });
     if (o.properties?.maximumPacketSize) decoder.maximumPacketSize = o.properties.maximumPacketSize;
     this.stream = stream;
@@ -443,7 +454,11 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.connectTimer.clear();
     this.closeTimer.clear();
     this.session.disconnected();
-    const wasUp = this.currentState === 'connected';
+    this.settleAfterClose(this.currentState === 'connected');
+  }
+
+  /** After a stream is gone: finish an end(), wait to reconnect, or close for good. */
+  private settleAfterClose(wasUp: boolean): void {
     // The state is settled before the events, so a listener may call end() from any of them.
     if (this.currentState === 'disconnecting') {
       this.emitClosed(wasUp);

@@ -178,6 +178,11 @@ export class ClientSession {
         flow.reject(new MqttError('INVALID_ARGUMENT', `topic alias ${alias} is outside the server's Topic Alias Maximum (${this.outAliases.topicAliasMaximum})`, 0x94));
         return;
       }
+      if (alias !== undefined && packet.topic === '' && !this.outAliases.isSet(alias)) {
+        // The server could not resolve it: a protocol error on its side (5.0 section 3.3.2.3.4).
+        flow.reject(new MqttError('INVALID_ARGUMENT', `topic alias ${alias} has no topic on this connection yet; send the topic with it first`, 0x82));
+        return;
+      }
       if (id === undefined) {
         if (this.sendPublish(packet, false)) flow.resolve(undefined);
         else flow.reject(this.tooLarge('publish'));

@@ -28,6 +28,12 @@ export class OutboundTopicAliases {
     return { alias: assigned, known: false };
   }
 
+  /** Whether `alias` stands for a topic on this connection. */
+  isSet(alias: number): boolean {
+    for (const a of this.byTopic.values()) if (a === alias) return true;
+    return false;
+  }
+
   /** The caller set an alias by hand for this topic: remember it so later sends agree. */
   record(topic: string, alias: number): void {
     for (const [t, a] of this.byTopic) if (a === alias && t !== topic) this.byTopic.delete(t);

@@ -152,6 +152,16 @@ describe('failures', () => {
     await assert.rejects(c.subscribe('a/#/b'), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
     await assert.rejects(c.subscribe([]), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
     await assert.rejects(c.publish('a', 'x', { qos: 3 as 0 }), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
+    // A topic already published to is not checked again, but a different (or missing) one is.
+    await c.publish('fine/topic', 'x');
+    await assert.rejects(c.publish('', 'x'), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
+    const fresh = await pool.connected(url, { protocolVersion: 5 });
+    await assert.rejects(fresh.publish(undefined as unknown as string, 'x'), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
+    // An empty topic needs an alias set earlier on this connection.
+    await assert.rejects(fresh.publish('', 'x', { qos: 1, properties: { topicAlias: 1 } }), (e: unknown) => e instanceof MqttError && e.code === 'INVALID_ARGUMENT');
+    await fresh.publish('aliased/topic', 'x', { qos: 1, properties: { topicAlias: 1 } });
+    assert.equal((await fresh.publish('', 'y', { qos: 1, properties: { topicAlias: 1 } }))?.type, 'puback');
+    assert.equal(fresh.state, 'connected');
   });
 
   test('end() resolves with the client closed; later calls reject with CLIENT_ENDED', async () => {

@@ -2,6 +2,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { connect, MqttError } from '../../src/client';
 import type { TestCerts } from '../helpers/certs';
 import { disposeMosquitto, MosquittoInstance, startMosquitto } from '../helpers/mosquitto';
 import { waitUntil } from '../helpers/net';
@@ -52,6 +53,13 @@ describe('TLS', () => {
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     await waitUntil(() => c.state === 'closed', 5000, 'closed');
     assert.equal(c.connack, undefined);
+  });
+
+  test('TLS options the TLS layer refuses outright make connect() throw a TRANSPORT_ERROR', () => {
+    assert.throws(
+      () => connect(`mqtts://localhost:${mq.tlsPort}`, { key: 'not a key', cert: 'not a certificate' }),
+      (e: unknown) => e instanceof MqttError && e.code === 'TRANSPORT_ERROR' && /PEM/.test(e.message),
+    );
   });
 
   test('rejectUnauthorized: false connects without the CA', async () => {
