@@ -115,7 +115,7 @@ class Subscriber {
     if (this.finished) return;
     if (filteredOut(packet.topic, a.filterOut)) return;
     if (a.removeRetained && packet.retain) {
-      // An empty retained message clears the retained one [MQTT-3.3.1-6], [MQTT-3.3.1-7].
+      // An empty retained message clears the retained one: [MQTT-3.3.1-10] in 3.1.1, [MQTT-3.3.1-6] in 5.0.
       this.client.publish(packet.topic, Buffer.alloc(0), { qos: 1, retain: true }).catch((err: Error) => this.error(`Error: ${err.message}`));
     }
     if (a.retainedOnly && !packet.retain) {

@@ -177,7 +177,7 @@ describe('mqtt-hub pub → mosquitto_sub', () => {
     assert.equal(missing.stderr, `Error: Unable to open file "${path.join(tmp, 'nope')}".\nError loading input file "${path.join(tmp, 'nope')}".\n`);
   });
 
-  test('-r retains, -n -r clears the retained message [MQTT-3.3.1-6] [MQTT-3.3.1-10]', async () => {
+  test('-r retains, -n -r clears the retained message (3.1.1 [MQTT-3.3.1-10])', async () => {
     assert.equal((await run('pub', [...at(), '-t', 'pr/1', '-m', 'kept', '-r'])).code, 0);
     const first = await launch('mosquitto_sub', [...at(), '-t', 'pr/1', '-C', '1', '-W', '5', '-F', '%r %p']).exited;
     assert.equal(text(first), '1 kept\n');
@@ -316,7 +316,7 @@ describe('mosquitto_pub → mqtt-hub sub', () => {
     await mosquittoPub(['-t', 'so/1', '-m', 'fresh', '-r']);
     const got = await s.exited;
     assert.equal(got.code, 0, got.stderr);
-    // Without --rh 2 the retained "stale" would come first; without --rap, "fresh" would have retain 0 [MQTT-3.3.1-9].
+    // Without --rh 2 the retained "stale" would come first [MQTT-3.3.1-9]; without --rap, "fresh" would have retain 0 [MQTT-3.3.1-12].
     assert.equal(text(got), 'fresh 1 7\n');
     await mosquittoPub(['-t', 'so/1', '-n', '-r']);
   });
