@@ -18,8 +18,13 @@ import type { PendingConnect } from './handlers/connect';
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
 const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect']);
 
+/** Payloads up to this size are copied into one Buffer with their header; larger ones are written apart. */
+const COPY_PAYLOAD_LIMIT = 4096;
+
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
+  /** Set once the message went out plainly encoded to a first recipient. */
+  sentOnce?: boolean;
 }
 
 export class Connection implements SessionOutlet, ClientHandle {
@@ -262,15 +267,15 @@ export class Connection implements SessionOutlet, ClientHandle {
     return this.stream.writableLength <= this.core.options.maxOutgoingBufferSize;
   }
 
-  /** SessionOutlet: one PUBLISH from the shared encoding of the message, patched for this client. */
+  /**
+   * SessionOutlet: one PUBLISH. The first recipient of a message gets it encoded plainly; from the
+   * second on, the message keeps a PublishEncoding (topic, properties and payload encoded once) that is
+   * patched per recipient, so a fan-out costs one encoding, and a message with one recipient (the
+   * common case, or a retained message sent once) does not pay for building it.
+   */
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     if (this.state !== ConnectionState.Connected) return true; // stays in flight for the next connection
     const message = delivery.message as EncodedMessage;
-    let encoding = message.encoding;
-    if (encoding === undefined) {
-      encoding = new PublishEncoding(message);
-      message.encoding = encoding;
-    }
     const r = this.recipient;
     r.protocolVersion = this.protocolVersion;
     r.qos = delivery.qos;
@@ -287,30 +292,71 @@ export class Connection implements SessionOutlet, ClientHandle {
       if (message.expiresAt !== undefined) r.messageExpiryInterval = remainingExpiry(message, Date.now()); // [MQTT-3.3.2-6]
       if (this.clientTopicAliasMaximum > 0) newAlias = this.assignAlias(message.topic, r);
     }
-    if (encoding.length(r) > this.clientMaximumPacketSize) {
+    const sent = message.encoding === undefined && message.sentOnce !== true ? this.sendPlain(message, r) : this.sendEncoded(message, r);
+    if (!sent) {
       if (newAlias) this.outboundAliases!.delete(message.topic);
-      return false; // [MQTT-3.1.2-25]
+      return false; // larger than the client accepts [MQTT-3.1.2-25]
     }
+    this.core.stats.publishSent++;
+    return true;
+  }
+
+  private sendPlain(message: EncodedMessage, r: PublishRecipient): boolean {
+    message.sentOnce = true;
+    let properties = r.protocolVersion === 5 ? message.properties : undefined;
+    if (r.subscriptionIdentifiers !== undefined || r.topicAlias !== undefined || r.messageExpiryInterval !== undefined) {
+      properties = { ...properties };
+      if (r.subscriptionIdentifiers !== undefined) properties.subscriptionIdentifiers = r.subscriptionIdentifiers;
+      if (r.topicAlias !== undefined) properties.topicAlias = r.topicAlias;
+      if (r.messageExpiryInterval !== undefined) properties.messageExpiryInterval = r.messageExpiryInterval;
+    }
+    const packet: PublishPacket = {
+      type: 'publish',
+      topic: r.omitTopic ? '' : message.topic,
+      payload: message.payload,
+      qos: r.qos,
+      retain: r.retain,
+      dup: r.qos > 0 && r.dup === true,
+      packetId: r.packetId,
+      properties,
+    };
+    const buf = encode(packet, r.protocolVersion);
+    if (buf.length > this.clientMaximumPacketSize) return false;
+    if (this.core.listenerCount('packetOut') > 0) this.core.emit('packetOut', packet, this.id);
+    this.write(buf);
+    return true;
+  }
+
+  private sendEncoded(message: EncodedMessage, r: PublishRecipient): boolean {
+    let encoding = message.encoding;
+    if (encoding === undefined) {
+      encoding = new PublishEncoding(message);
+      message.encoding = encoding;
+    }
+    if (encoding.length(r) > this.clientMaximumPacketSize) return false;
     if (this.core.listenerCount('packetOut') > 0) {
       const packet: PublishPacket = {
         type: 'publish',
         topic: r.omitTopic ? '' : message.topic,
         payload: message.payload,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        dup,
-        packetId,
+        qos: r.qos,
+        retain: r.retain,
+        dup: r.dup === true,
+        packetId: r.packetId,
       };
       this.core.emit('packetOut', packet, this.id);
     }
-    const parts = encoding.buffers(r);
-    this.write(parts[0]);
-    if (parts.length > 1) {
+    if (message.payload.length <= COPY_PAYLOAD_LIMIT) {
+      // one Buffer: at QoS 0 the very same one for every recipient, else a small copy
+      this.write(encoding.encode(r));
+    } else {
+      // a large payload is written as it is, behind its own header, never copied
+      const parts = encoding.buffers(r);
+      this.write(parts[0]);
       this.stream.write(parts[1]);
       this.bytesOut += parts[1].length;
       this.core.stats.bytesSent += parts[1].length;
     }
-    this.core.stats.publishSent++;
     return true;
   }
 
