@@ -20,7 +20,8 @@ export const USAGE = `mqtt-hub broker is an MQTT v5.0/v3.1.1/v3.1 broker.
 Usage: mqtt-hub broker [-c config_file] [--host address] [-p port] [-v]
 
  -c, --config-file : read mosquitto.conf-style configuration from a file.
- --host            : address to listen on (default 127.0.0.1).
+ --host            : address to listen on (default 127.0.0.1; configured listeners
+                     without an address listen on every interface).
  -p, --port        : port to listen on (default 1883).
  -v, --verbose     : log every packet in and out, as mosquitto -v does.
  -h, --help        : display this message.
@@ -98,13 +99,20 @@ export function parseBrokerArgs(argv: string[]): BrokerArgs {
 
 /**
  * Listeners from the configuration and the command line: --host/--port set the default listener
- * (as `bind_address`/`port` would), and without any listener the broker listens on 127.0.0.1:1883,
+ * (as `bind_address`/`port` would). A configured listener without a bind address listens on every
+ * IPv4 interface, as Mosquitto's does; without any listener the broker listens on 127.0.0.1:1883,
  * loopback only, as Mosquitto 2 does.
  */
 export function resolveListeners(conf: MosquittoConf | undefined, args: BrokerArgs): ListenerOptions[] {
-  const listeners = [...(conf?.listeners ?? [])];
+  const listeners = (conf?.listeners ?? []).map((l) => ({ ...l, host: l.host ?? '0.0.0.0' }));
   if (args.host !== undefined || args.port !== undefined) {
-    listeners.unshift({ host: args.host ?? '127.0.0.1', port: args.port ?? 1883 });
+    const fromConf = conf?.defaultListenerIndex;
+    if (fromConf !== undefined) {
+      const l = listeners[fromConf];
+      listeners[fromConf] = { ...l, host: args.host ?? l.host, port: args.port ?? l.port };
+    } else {
+      listeners.unshift({ host: args.host ?? '127.0.0.1', port: args.port ?? 1883 });
+    }
   }
   if (listeners.length === 0) listeners.push({ host: '127.0.0.1', port: 1883 });
   return listeners;

@@ -16,6 +16,8 @@ export interface MosquittoConf {
   options: BrokerOptions;
   /** Listeners in the order given; the default listener (`port`/`bind_address`) first, if any. */
   listeners: ListenerOptions[];
+  /** Index in `listeners` of the default listener, when `port` or a global `bind_address` made one. */
+  defaultListenerIndex?: number;
   /** `log_type` values in order ("all", "debug", "notice", ...); empty when none was given. */
   logTypes: string[];
   /** `connection_messages` (default true, as Mosquitto). */
@@ -83,6 +85,7 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
   if (state.defaultListener.port !== undefined || state.defaultListener.host !== undefined) {
     // `port`/`bind_address` describe the default listener, which Mosquitto opens before the others.
     conf.listeners.unshift({ port: state.defaultListener.port ?? 1883, ...(state.defaultListener.host ? { host: state.defaultListener.host } : {}) });
+    conf.defaultListenerIndex = 0;
   }
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;
