@@ -2,6 +2,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
 import { connect, MqttError } from '../../src/client';
 import type { TestCerts } from '../helpers/certs';
 import { disposeMosquitto, MosquittoInstance, startMosquitto } from '../helpers/mosquitto';
@@ -74,6 +76,21 @@ describe('TLS', () => {
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
     const ok = await pool.connected(`mqtts://127.0.0.1:${mq.tlsPort}`, { ca: fs.readFileSync(certs.caCert), servername: 'localhost' });
     assert.equal(ok.state, 'connected');
+  });
+
+  test('SNI and ALPN are offered as configured', async (t) => {
+    const seen: { servername: string | false; alpn: string | false | null }[] = [];
+    const server = tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ALPNProtocols: ['mqtt'] }, (socket) => {
+      seen.push({ servername: (socket as tls.TLSSocket & { servername: string | false }).servername, alpn: socket.alpnProtocol });
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as AddressInfo).port;
+    const c = pool.open(`mqtts://127.0.0.1:${port}`, { ca: fs.readFileSync(certs.caCert), servername: 'localhost', ALPNProtocols: ['mqtt'] });
+    c.on('error', () => undefined);
+    await waitUntil(() => seen.length === 1, 5000, 'a TLS handshake');
+    assert.deepEqual(seen[0], { servername: 'localhost', alpn: 'mqtt' });
   });
 
   test('a listener that requires a client certificate accepts ours', async () => {

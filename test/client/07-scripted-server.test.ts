@@ -133,6 +133,31 @@ describe('scripted server', () => {
     assert.deepEqual(resubscribe.subscriptions.map((s) => s.topicFilter), ['ok/#']);
   });
 
+  test('subscribe accepts a string, a list, a map and a list of subscriptions, with 5.0 options and properties', async () => {
+    const { client, conn } = await connected(5);
+    const answer = async () => {
+      const sub = await conn.next('subscribe');
+      conn.send({ type: 'suback', packetId: sub.packetId, reasonCodes: sub.subscriptions.map((s) => s.qos) });
+      return sub;
+    };
+    const forms = [
+      client.subscribe('one', { qos: 1, nl: true, rap: true, rh: 2, subscriptionIdentifier: 7, userProperties: [['u', 'v']] }),
+      client.subscribe(['a', 'b'], { qos: 2 }),
+      client.subscribe({ m1: 0, m2: { qos: 1, nl: true } }),
+      client.subscribe([{ topicFilter: 'x/+', qos: 2, retainHandling: 1 }, { topic: 'y/#', qos: 0 }]),
+    ];
+    const packets = [await answer(), await answer(), await answer(), await answer()];
+    await Promise.all(forms);
+    assert.deepEqual(packets[0].subscriptions, [{ topicFilter: 'one', qos: 1, noLocal: true, retainAsPublished: true, retainHandling: 2 }]);
+    assert.deepEqual(packets[0].properties?.subscriptionIdentifiers, [7]);
+    assert.deepEqual(packets[0].properties?.userProperties, [['u', 'v']]);
+    assert.deepEqual(packets[1].subscriptions.map((s) => [s.topicFilter, s.qos]), [['a', 2], ['b', 2]]);
+    assert.deepEqual(packets[2].subscriptions.map((s) => [s.topicFilter, s.qos, s.noLocal ?? false]), [['m1', 0, false], ['m2', 1, true]]);
+    assert.deepEqual(packets[3].subscriptions.map((s) => [s.topicFilter, s.qos, s.retainHandling ?? 0]), [['x/+', 2, 1], ['y/#', 0, 0]]);
+    const ids = new Set(packets.map((p) => p.packetId));
+    assert.equal(ids.size, 4, 'four packet ids in flight at once, all different');
+  });
+
   test("the server's Keep Alive replaces ours [MQTT-3.2.2-21]", async () => {
     const { client, conn, connect } = await connected(5, { keepalive: 600 }, { properties: { serverKeepAlive: 1 } });
     assert.equal(connect.keepalive, 600);
