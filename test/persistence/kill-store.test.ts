@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { DiskStore } from '../../src/persistence';
-import { IN_FLIGHT_WINDOW, WRITER_CLIENTS, payloadFor } from './helpers/store-writer';
+import { IN_FLIGHT_WINDOW, QUEUE_EPOCH, WRITER_CLIENTS, payloadFor } from './helpers/store-writer';
 import { captureLogger, tempDir } from './helpers/temp-dir';
 import { prng } from './helpers/workload';
 
@@ -19,7 +19,10 @@ after(() => {
 });
 
 interface Acked {
-  queues: Map<string, number>;
+  /** Last acknowledged enqueue per client: [epoch, seq]. */
+  queues: Map<string, [number, number]>;
+  /** Last acknowledged clear per client: the epoch it began. */
+  cleared: Map<string, number>;
   retained: number;
   put: Set<number>;
   deleted: Set<number>;
@@ -27,11 +30,11 @@ interface Acked {
 }
 
 /** Runs the writer until the kill, returns what it reported as written and the ms it wrote for. */
-async function runAndKill(dir: string, killAfterMs: number): Promise<{ acked: Acked; ms: number; stderr: string }> {
+async function runAndKill(dir: string, killAfterMs: number, firstEpoch: number): Promise<{ acked: Acked; ms: number; stderr: string }> {
   const script = path.join(__dirname, 'helpers', 'store-writer.js');
-  const child = spawn(process.execPath, [script, dir, String(48 * 1024)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, dir, String(48 * 1024), String(firstEpoch)], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
-  const acked: Acked = { queues: new Map(), retained: -1, put: new Set(), deleted: new Set(), count: 0 };
+  const acked: Acked = { queues: new Map(), cleared: new Map(), retained: -1, put: new Set(), deleted: new Set(), count: 0 };
   let stderr = '';
   let buffered = '';
   let readyAt = 0;
@@ -43,11 +46,12 @@ async function runAndKill(dir: string, killAfterMs: number): Promise<{ acked: Ac
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
     for (const line of lines) {
-      const [kind, a, b] = line.split(' ');
+      const [kind, a, b, c] = line.split(' ');
       if (kind === 'ready') {
         readyAt = Date.now();
         onReady();
-      } else if (kind === 'q') acked.queues.set(a, Number(b));
+      } else if (kind === 'q') acked.queues.set(a, [Number(b), Number(c)]);
+      else if (kind === 'c') acked.cleared.set(a, Number(b));
       else if (kind === 'r') acked.retained = Number(a);
       else if (kind === 'put') acked.put.add(Number(a));
       else if (kind === 'del') acked.deleted.add(Number(a));
@@ -74,17 +78,26 @@ describe('disk store: kill -9 while writing', () => {
     let totalMs = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const killAfter = 100 + Math.floor(random() * 900);
-      const { acked, ms, stderr } = await runAndKill(temp.dir, killAfter);
+      const { acked, ms, stderr } = await runAndKill(temp.dir, killAfter, round * 1000);
       totalAcked += acked.count;
       totalMs += ms;
       const logger = captureLogger();
       const store = await DiskStore.open({ directory: temp.dir, logger });
       for (const client of WRITER_CLIENTS) {
         const queue = await store.getQueued(client);
-        const last = acked.queues.get(client) ?? -1;
-        assert.ok(queue.length > last, `round ${round}: ${client} acknowledged up to ${last}, recovered ${queue.length} (${stderr})`);
-        // exactly 0..n-1, in order, byte for byte: nothing lost, duplicated or torn
-        queue.forEach((d, seq) => assert.ok(d.message.payload.equals(payloadFor(client, seq)), `round ${round}: ${client} #${seq}`));
+        const [ackedEpoch, ackedSeq] = acked.queues.get(client) ?? [-1, -1];
+        const clearedEpoch = acked.cleared.get(client) ?? -1;
+        const epoch = queue.length === 0 ? -1 : queue[0].message.payload.readUInt16BE(14);
+        // a queue is one epoch, 0..n-1 in order, byte for byte: nothing lost, duplicated or torn
+        queue.forEach((d, seq) => assert.ok(d.message.payload.equals(payloadFor(client, epoch, seq)), `round ${round}: ${client} #${seq}`));
+        const why = `round ${round}: ${client} acknowledged ${ackedEpoch}/${ackedSeq}, cleared ${clearedEpoch}, recovered epoch ${epoch} with ${queue.length}`;
+        if (ackedEpoch >= 0) {
+          const kept = epoch === ackedEpoch && queue.length > ackedSeq;
+          // after the last message of an epoch comes a clear, that may be on the disk unacknowledged
+          const clearedAfter = ackedSeq === QUEUE_EPOCH - 1 && (queue.length === 0 || epoch === ackedEpoch + 1);
+          assert.ok(kept || clearedAfter, why);
+        }
+        if (queue.length > 0) assert.ok(epoch >= clearedEpoch, why);
       }
       const counter = await store.getRetained('r/counter');
       if (acked.retained >= 0) assert.ok(counter !== undefined && counter.payload.readUInt32BE(0) >= acked.retained, `round ${round}: retained counter`);
@@ -93,7 +106,7 @@ describe('disk store: kill -9 while writing', () => {
       for (const id of acked.put) if (!acked.put.has(id + IN_FLIGHT_WINDOW)) assert.ok(inflight.has(id), `round ${round}: in-flight ${id} was put`);
       for (const id of inflight) assert.ok(!acked.deleted.has(id), `round ${round}: in-flight ${id} was removed`);
       const files = await store.files();
-      t.diagnostic(`round ${round}: killed after ${killAfter} ms, ${acked.count} writes acknowledged, all recovered; queues ${WRITER_CLIENTS.map((c) => acked.queues.get(c) ?? -1).join(',')}; files ${files.map((f) => `${f.name}=${f.bytes}`).join(' ')}${logger.lines.length > 0 ? `; ${logger.lines.join(' | ')}` : ''}`);
+      t.diagnostic(`round ${round}: killed after ${killAfter} ms, ${acked.count} writes acknowledged, all recovered; queues at ${WRITER_CLIENTS.map((c) => (acked.queues.get(c) ?? [-1, -1]).join('/')).join(',')}; files ${files.map((f) => `${f.name}=${f.bytes}`).join(' ')}${logger.lines.length > 0 ? `; ${logger.lines.join(' | ')}` : ''}`);
       await store.close();
     }
     t.diagnostic(`${totalAcked} acknowledged writes in ${totalMs} ms: ${Math.round((totalAcked * 1000) / totalMs)} durable writes/s with fsync 'always', 14 writers`);

@@ -1,31 +1,36 @@
-// Child process for the kill -9 test of the store alone: opens a DiskStore on the directory given,
-// continues where the last run stopped, and writes without end; every write whose promise resolved
-// is reported on stdout ("q <client> <seq>", "r <seq>", "put <id>", "del <id>") before the next
-// one starts. Linux pipes are written synchronously, so a reported line left the process.
+// Child process for the kill -9 test of the store alone: opens a DiskStore on the directory given
+// and writes without end; every write whose promise resolved is reported on stdout before the next
+// one starts ("q <client> <epoch> <seq>", "c <client> <epoch>", "r <seq>", "put <id>", "del <id>").
+// Linux pipes are written synchronously, so a reported line left the process. Queues are cleared
+// every QUEUE_EPOCH messages (a new epoch), so the store stays small and compacts often.
 import { DiskStore } from '../../../src/persistence';
 
-export function payloadFor(client: string, seq: number): Buffer {
+export function payloadFor(client: string, epoch: number, seq: number): Buffer {
   const b = Buffer.alloc(24 + (seq % 40));
   b.write(client, 0, 'latin1');
+  b.writeUInt16BE(epoch, 14);
   b.writeUInt32BE(seq, 16);
   for (let i = 20; i < b.length; i++) b[i] = (seq * 31 + i) & 0xff; // every byte value turns up
   return b;
 }
 
 export const IN_FLIGHT_WINDOW = 8;
+export const QUEUE_EPOCH = 200;
 export const WRITER_CLIENTS = Array.from({ length: 12 }, (_, i) => `w${i}`);
 
 async function main(): Promise<void> {
-  const [directory, compactEvery] = process.argv.slice(2);
+  const [directory, compactEvery, firstEpoch] = process.argv.slice(2);
   const store = await DiskStore.open({ directory, compactEvery: Number(compactEvery), logger: { warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
   const queues = WRITER_CLIENTS.map(async (client) => {
-    let seq = (await store.getQueued(client)).length;
-    for (;;) {
-      await store.enqueue(client, { message: { topic: `q/${client}`, payload: payloadFor(client, seq), qos: 1, retain: false }, qos: 1 });
-      out(`q ${client} ${seq}`);
-      seq++;
+    for (let epoch = Number(firstEpoch); ; epoch++) {
+      await store.clearQueued(client);
+      out(`c ${client} ${epoch}`);
+      for (let seq = 0; seq < QUEUE_EPOCH; seq++) {
+        await store.enqueue(client, { message: { topic: `q/${client}`, payload: payloadFor(client, epoch, seq), qos: 1, retain: false }, qos: 1 });
+        out(`q ${client} ${epoch} ${seq}`);
+      }
     }
   });
   const retained = (async () => {
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
     const existing = await store.getInflight('inflight');
     let id = existing.reduce((max, e) => Math.max(max, e.packetId), 0) + 1;
     for (;;) {
-      await store.putInflight('inflight', { packetId: id, state: 'publish', qos: 2, message: { topic: 'i', payload: payloadFor('inflight', id), qos: 2, retain: false } });
+      await store.putInflight('inflight', { packetId: id, state: 'publish', qos: 2, message: { topic: 'i', payload: payloadFor('inflight', 0, id), qos: 2, retain: false } });
       out(`put ${id}`);
       if (id > IN_FLIGHT_WINDOW) {
         await store.removeInflight('inflight', id - IN_FLIGHT_WINDOW);
