@@ -46,7 +46,7 @@ export function wrap(client: MqttClient): TestClient {
     waiter?.();
   });
   client.on('error', () => undefined);
-  const nextMessage = async (timeoutMs = 2000): Promise<ReceivedMessage> => {
+  const nextMessage = async (timeoutMs = 4000): Promise<ReceivedMessage> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = messages.shift();

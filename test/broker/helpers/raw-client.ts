@@ -7,7 +7,8 @@ import * as mqttPacket from 'mqtt-packet';
 export type RawPacket = mqttPacket.Packet;
 export type Version = 3 | 4 | 5;
 
-export const DEFAULT_TIMEOUT = 2000;
+// Generous: the machine running the tests may be busy; waits end early when the packet comes.
+export const DEFAULT_TIMEOUT = 4000;
 
 export class RawClient {
   readonly socket: net.Socket;
