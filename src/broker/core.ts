@@ -102,7 +102,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     if (!wasConnected) return;
     const session = connection.session;
     if (this.clientsById.get(connection.id) === connection) this.clientsById.delete(connection.id);
-    const info = connection.info();
+    const info = this.listenerCount('clientDisconnected') > 0 ? connection.info() : undefined;
     connection.session = null;
     if (session !== null) {
       const now = Date.now();
@@ -114,7 +114,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
       if (session.sessionExpiryInterval === 0) this.endSession(session);
       else if (!this.closing) this.sessionOffline(session, session.sessionExpiryInterval * 1000);
     }
-    this.emit('clientDisconnected', info, reason);
+    if (info !== undefined) this.emit('clientDisconnected', info, reason);
   }
 
   /** Will Delay Interval, never longer than the session lasts (section 3.1.3.2.2). */
@@ -184,7 +184,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
         this.dropsSinceLog = 0;
       }
     } else {
-      this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
+      if (this.log.enabled('debug')) this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
     }
     if (this.listenerCount('dropped') > 0) this.emit('dropped', message, clientId, reason);
   }

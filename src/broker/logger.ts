@@ -4,6 +4,11 @@ import type { BrokerLogger, LogLevel } from './options';
 export class Log {
   constructor(private readonly logger: BrokerLogger | undefined) {}
 
+  /** Whether a line at this level goes anywhere: check before building an expensive one. */
+  enabled(level: LogLevel): boolean {
+    return this.logger?.[level] !== undefined;
+  }
+
   at(level: LogLevel, message: string): void {
     const fn = this.logger?.[level];
     if (fn !== undefined) fn.call(this.logger, message);

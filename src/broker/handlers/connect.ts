@@ -171,7 +171,9 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   }
   c.send({ type: 'connack', sessionPresent, reasonCode: 0, properties });
   c.connectAccepted();
-  core.log.info(`client ${clientId} connected from ${c.address} (protocol ${p.protocolVersion}, clean ${p.clean}, keepalive ${c.keepalive})`);
-  core.emit('clientConnected', c.info());
+  if (core.log.enabled('info')) {
+    core.log.info(`client ${clientId} connected from ${c.address} (protocol ${p.protocolVersion}, clean ${p.clean}, keepalive ${c.keepalive})`);
+  }
+  if (core.listenerCount('clientConnected') > 0) core.emit('clientConnected', c.info());
   session.attach(c, window, Date.now());
 }

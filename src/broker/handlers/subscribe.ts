@@ -79,7 +79,7 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   const reasonString = failed.length > 0 ? `refused: ${failed.map((s) => `${s.topicFilter} (${reasonCodeName(reasonCodes[p.subscriptions.indexOf(s)])})`).join(', ')}` : undefined;
   c.send({ type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
   if (accepted.length > 0) {
-    core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
+    if (core.log.enabled('debug')) core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
     if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
   }
   for (const { subscription, isNew } of added) sendRetained(c, session, subscription, isNew);
