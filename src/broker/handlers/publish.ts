@@ -4,6 +4,7 @@
 import { ProtocolError, validatePayloadFormat, type PublishPacket } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
+import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
 
 export function handlePublish(c: Connection, p: PublishPacket): void | Promise<void> {
@@ -65,6 +66,7 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
 }
 
 function afterAuthorize(c: Connection, p: PublishPacket, topic: string, verdict: boolean | number): void {
+  if (c.state !== ConnectionState.Connected) return; // the client left while the hook decided
   if (verdict === true || verdict === 0) return accept(c, p, topic);
   acknowledge(c, p, verdict === false ? 0x87 : verdict, 'not authorized');
 }
