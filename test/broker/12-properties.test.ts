@@ -326,3 +326,47 @@ describe('12-properties Receive Maximum of the server (receiveMaximum: 2)', { ti
     await client.expect('pingresp');
   });
 });
+
+describe('12-properties Maximum QoS 1 (maximumQoS: 1)', { timeout: 30_000 }, () => {
+  const h = useBroker({ maximumQoS: 1 });
+  test('[MQTT-3.2.2-9] CONNACK says Maximum QoS 1; a QoS 2 subscription is granted QoS 1', async () => {
+    const { client, connack } = await h.raw(5);
+    assert.equal(connack.properties?.maximumQoS, 1);
+    const suback = await client.subscribe('mq/t', 2);
+    assert.deepEqual(suback.granted, [1]);
+  });
+
+  test('[MQTT-3.2.2-11] a QoS 2 PUBLISH above Maximum QoS: DISCONNECT 0x9B', async () => {
+    const { client } = await h.raw(5);
+    client.send({ cmd: 'publish', topic: 'mq/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: 1 });
+    const before = await client.closedByBroker();
+    assert.deepEqual(before.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['disconnect', 0x9b]]);
+  });
+
+  test('3.1.1 clients are served too: QoS 2 subscriptions granted QoS 1', async () => {
+    const { client } = await h.raw(4);
+    const suback = await client.subscribe('mq/t4', 2);
+    assert.deepEqual(suback.granted, [1]);
+  });
+});
+
+describe('12-properties Retain not available (retainAvailable: false)', { timeout: 30_000 }, () => {
+  const h = useBroker({ retainAvailable: false });
+  test('[MQTT-3.2.2-14] CONNACK says Retain Available 0; a retained PUBLISH: DISCONNECT 0x9A', async () => {
+    const { client, connack } = await h.raw(5);
+    assert.equal(connack.properties?.retainAvailable, false);
+    client.send({ cmd: 'publish', topic: 'ra/t', payload: 'x', qos: 1, retain: true, dup: false, messageId: 1 });
+    const before = await client.closedByBroker();
+    assert.deepEqual(before.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['disconnect', 0x9a]]);
+  });
+});
+
+describe('12-properties Response Information (responseInformation set)', { timeout: 30_000 }, () => {
+  const h = useBroker({ responseInformation: 'responses/' });
+  test('[MQTT-3.1.2-28] Response Information only for a client that requests it', { skip: needsBrokerObject }, async () => {
+    const { connack: asked } = await h.raw(5, { properties: { requestResponseInformation: true } });
+    assert.equal(asked.properties?.responseInformation, 'responses/');
+    const { connack: notAsked } = await h.raw(5);
+    assert.equal(notAsked.properties?.responseInformation, undefined);
+  });
+});

@@ -77,6 +77,8 @@ const MOSQUITTO_OPTION: Record<string, (v: unknown) => string> = {
   maxQueuedMessages: (v) => `max_queued_messages ${v}`,
   maxInflightMessages: (v) => `max_inflight_messages ${v}`,
   sysInterval: (v) => `sys_interval ${v}`,
+  maximumQoS: (v) => `max_qos ${v}`,
+  retainAvailable: (v) => `retain_available ${v ? 'true' : 'false'}`,
 };
 
 async function startMosquittoTarget(options: BrokerOptionsLike): Promise<TestBroker> {
