@@ -437,7 +437,10 @@ export class ClientSession {
     if (!flow) return this.unknownAck(packet);
     this.finishPublish(packet.packetId, flow);
     const reason = packet.reasonCode ?? 0;
-    if (reason >= 0x80) {
+    // PUBCOMP "Packet Identifier not found" answers a PUBREL the server no longer holds: the message
+    // became the server's at PUBREC, and the usual cause is a PUBCOMP lost with the old connection,
+    // so the flow is complete, not failed.
+    if (reason >= 0x80 && !(packet.type === 'pubcomp' && reason === 0x92)) {
       flow.reject(new MqttError('PUBLISH_REJECTED', `${packet.type.toUpperCase()} for '${flow.packet.topic}': ${describeReason(reason, 5)}${packet.properties?.reasonString ? ` - ${packet.properties.reasonString}` : ''}`, reason));
     } else {
       flow.resolve(packet);
