@@ -3,8 +3,10 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import { Duplex, PassThrough } from 'node:stream';
 import mqtt from 'mqtt';
 import { type Broker, type BrokerOptions, type ClientInfo, createBroker } from '../../src/broker';
+import { PacketDecoder, encode, type Packet, type PublishPacket } from '../../src/codec';
 import { freePort, waitUntil } from '../helpers/net';
 import { RawClient, connectPacket, uniqueId } from './helpers/raw-client';
 import { connectMqttJs, wrap } from './helpers/mqttjs';
@@ -97,6 +99,32 @@ describe('engine: listeners', () => {
       assert.equal(broker.clients()[0].protocolVersion, version);
     });
   }
+});
+
+describe('engine: handle()', () => {
+  test('any duplex stream enters through handle(): an in-memory pair speaks MQTT with a TCP client', async () => {
+    const { broker, port } = await start();
+    const toBroker = new PassThrough();
+    const fromBroker = new PassThrough();
+    broker.handle(Duplex.from({ readable: toBroker, writable: fromBroker }), { address: 'memory' });
+    const decoder = new PacketDecoder({ protocolVersion: 5 });
+    const received: Packet[] = [];
+    fromBroker.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      for (let p = decoder.next(); p !== null && !(p instanceof Error); p = decoder.next()) received.push(p);
+    });
+    toBroker.write(encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'in-memory' }, 5));
+    toBroker.write(encode({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'mem/t', qos: 1 }] }, 5));
+    await waitUntil(() => received.length >= 2, 2000, 'CONNACK and SUBACK');
+    assert.deepEqual(received.map((p) => p.type), ['connack', 'suback']);
+    assert.equal(broker.clients()[0].address, 'memory');
+    const tcp = await raw(port, 4);
+    await tcp.client.publish('mem/t', 'across transports', 1);
+    await waitUntil(() => received.length >= 3, 2000, 'PUBLISH');
+    const p = received[2] as PublishPacket;
+    assert.equal(p.type, 'publish');
+    assert.equal(p.payload.toString(), 'across transports');
+  });
 });
 
 describe('engine: connection lifecycle', () => {
