@@ -114,6 +114,10 @@ for (const version of VERSIONS) {
       await badPacket(packet(0x82, [...u16(5), ...(version === 5 ? [0x00] : []), ...str('a/b'), 0xc1]), [MALFORMED]);
     });
 
+    test('3.1.1 [MQTT-3.8.3-4] (malformed) / 5.0 §3.8.3.1 (protocol error): SUBSCRIBE asking for QoS 3', async () => {
+      await badPacket(packet(0x82, [...u16(6), ...(version === 5 ? [0x00] : []), ...str('a/b'), 0x03]), [version === 5 ? PROTOCOL_ERROR : MALFORMED]);
+    });
+
     test('a string length running past the end of the packet', async () => {
       await badPacket(packet(0x30, [0x00, 0x20, 0x61, 0x62]), [MALFORMED]);
     });
@@ -171,6 +175,14 @@ for (const version of VERSIONS) {
 
       test('[MQTT-2.2.2-2] 5.0: a property given twice that may appear once (Content Type)', async () => {
         await badPacket(publishBytes({ version, topic: [...Buffer.from('a/b')], properties: [0x03, ...str('a'), 0x03, ...str('b')] }), [MALFORMED, PROTOCOL_ERROR]);
+      });
+
+      test('§3.8.2.1.2 5.0: Subscription Identifier 0 in SUBSCRIBE', async () => {
+        await badPacket(packet(0x82, [...u16(7), 0x02, 0x0b, 0x00, ...str('a/b'), 0x00]), [MALFORMED, PROTOCOL_ERROR]);
+      });
+
+      test('[MQTT-3.3.4-6] [MQTT-4.13.1-1] 5.0: a client PUBLISH carrying a Subscription Identifier is a protocol error', async () => {
+        await badPacket(publishBytes({ version, topic: [...Buffer.from('a/b')], properties: [0x0b, 0x05] }), [MALFORMED, PROTOCOL_ERROR]);
       });
 
       test('[MQTT-3.3.2-8] 5.0: Topic Alias 0', async () => {
