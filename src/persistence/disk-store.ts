@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { BrokerMessage } from '../broker/message';
 import type { BrokerStore, StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from '../broker/store/types';
 import { CommitLog, type FsyncMode } from './commit-log';
-import { CORRUPT_SNAPSHOT, listDirectory, logName, removeIfPresent, snapshotName, writeFileAtomically } from './files';
+import { CORRUPT_SNAPSHOT, listDirectory, lockDirectory, logName, removeIfPresent, snapshotName, writeFileAtomically } from './files';
 import { recover } from './recovery';
 import { Op, type StoreOp } from './records';
 import { encodeSnapshot } from './snapshot';
@@ -62,6 +62,7 @@ export class DiskStore implements BrokerStore {
   private logBytes = 0;
   private lastSnapshotBytes = 0;
   private compaction: Promise<void> | null = null;
+  private unlock: (() => Promise<void>) | null = null;
 
   constructor(private readonly options: DiskStoreOptions) {
     this.directory = path.resolve(options.directory);
@@ -85,7 +86,15 @@ export class DiskStore implements BrokerStore {
   async open(): Promise<void> {
     if (this.commitLog !== null) throw new Error('disk store already open');
     await fs.promises.mkdir(this.directory, { recursive: true });
-    const recovered = await recover(this.directory, this.log);
+    const unlock = await lockDirectory(this.directory);
+    let recovered: Awaited<ReturnType<typeof recover>>;
+    try {
+      recovered = await recover(this.directory, this.log);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+    this.unlock = unlock;
     this.state = recovered.state;
     this.generation = recovered.log.generation;
     this.logBytes = recovered.log.size;
@@ -164,6 +173,8 @@ export class DiskStore implements BrokerStore {
     await this.compaction;
     await commitLog.close();
     this.state = new StoreState();
+    await this.unlock?.();
+    this.unlock = null;
   }
 
   // --- BrokerStore ---

@@ -77,3 +77,41 @@ export async function writeFileAtomically(directory: string, name: string, data:
 export async function removeIfPresent(file: string): Promise<void> {
   await fs.promises.rm(file, { force: true });
 }
+
+const LOCK = 'LOCK';
+/** Directories opened by a store of this process (a lock file alone cannot tell this process's own). */
+const openHere = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One store per directory: two writers would interleave their logs. The lock file holds the pid of
+ * its owner; a lock left by a process that no longer runs (killed) is taken over. Returns the
+ * release function.
+ */
+export async function lockDirectory(directory: string): Promise<() => Promise<void>> {
+  if (openHere.has(directory)) throw new Error(`disk store ${directory} is already open in this process`);
+  const file = path.join(directory, LOCK);
+  try {
+    const owner = Number((await fs.promises.readFile(file, 'utf8')).trim());
+    // the same pid as ours is a previous life of this process (a container's pid 1 after a restart)
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      throw new Error(`disk store ${directory} is in use by process ${owner}`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.promises.writeFile(file, `${process.pid}\n`);
+  openHere.add(directory);
+  return async () => {
+    openHere.delete(directory);
+    await removeIfPresent(file);
+  };
+}

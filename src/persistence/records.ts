@@ -1,13 +1,14 @@
 // The records of the log and the snapshot: one change to the store each, framed as
 //   u32 body length | u32 CRC-32 of the body | body = u8 operation, then its fields.
-// A file starts with a 12-byte header: 4-byte magic, u32 format version, u32 generation.
+// A file starts with a 16-byte header: 4-byte magic, u32 format version, u32 generation, and the
+// CRC-32 of those 12 bytes (so a damaged header is told apart from one of another format version).
 import type { BrokerMessage } from '../broker/message';
 import type { StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from '../broker/store/types';
 import { crc32 } from './crc32';
 import { ByteReader, ByteWriter, DecodeError, type StoredValue } from './value-codec';
 
 export const FORMAT_VERSION = 1;
-export const HEADER_SIZE = 12;
+export const HEADER_SIZE = 16;
 export const LOG_MAGIC = 'MQHL';
 export const SNAPSHOT_MAGIC = 'MQHS';
 /** Frame: length and CRC. */
@@ -209,13 +210,21 @@ export function writeHeader(w: ByteWriter, magic: string, generation: number): v
   bytes.write(magic, at, 'latin1');
   bytes.writeUInt32BE(FORMAT_VERSION, at + 4);
   bytes.writeUInt32BE(generation, at + 8);
+  bytes.writeUInt32BE(crc32(bytes, at, at + 12), at + 12);
 }
 
-/** The generation in a header, or an explanation of why the header is not one. */
-export function readHeader(buf: Buffer, magic: string): { generation: number } | { error: string } {
+/** Thrown for a file written in another format version: damage it is not, so nothing is repaired. */
+export class FormatVersionError extends Error {}
+
+/**
+ * The generation in a header, or an explanation of why the header is not one. A header of another
+ * format version throws: a store written by a newer release must not be "repaired" by an older one.
+ */
+export function readHeader(buf: Buffer, magic: string, file: string): { generation: number } | { error: string } {
   if (buf.length < HEADER_SIZE) return { error: 'header cut short' };
   if (buf.toString('latin1', 0, 4) !== magic) return { error: 'not a store file (magic)' };
+  if (crc32(buf, 0, 12) !== buf.readUInt32BE(12)) return { error: 'header CRC mismatch' };
   const version = buf.readUInt32BE(4);
-  if (version !== FORMAT_VERSION) return { error: `format version ${version}, expected ${FORMAT_VERSION}` };
+  if (version !== FORMAT_VERSION) throw new FormatVersionError(`${file} is in store format ${version}; this release reads format ${FORMAT_VERSION}`);
   return { generation: buf.readUInt32BE(8) };
 }

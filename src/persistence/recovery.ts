@@ -69,7 +69,7 @@ export async function recover(directory: string, log: RecoveryLogger): Promise<R
     const newest = i === logs.length - 1;
     const file = path.join(directory, logName(generation));
     const data = await fs.promises.readFile(file);
-    const header = readHeader(data, LOG_MAGIC);
+    const header = readHeader(data, LOG_MAGIC, logName(generation));
     let end = HEADER_SIZE;
     if ('error' in header || header.generation !== generation) {
       const why = 'error' in header ? header.error : `header says generation ${header.generation}`;

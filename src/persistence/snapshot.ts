@@ -1,6 +1,7 @@
 // A snapshot: the header, the records that rebuild the whole store, and an end record with their
 // count; a file without that end record (or with any bad record) is not used.
 import { HEADER_SIZE, Op, SNAPSHOT_MAGIC, readHeader, scanRecords, writeHeader, writeRecord } from './records';
+import { snapshotName } from './files';
 import { StoreState } from './store-state';
 import { ByteWriter } from './value-codec';
 
@@ -18,7 +19,7 @@ export function encodeSnapshot(state: StoreState, generation: number): Buffer {
 
 /** The state a snapshot holds, or why it cannot be used. */
 export function decodeSnapshot(data: Buffer, generation: number): StoreState | string {
-  const header = readHeader(data, SNAPSHOT_MAGIC);
+  const header = readHeader(data, SNAPSHOT_MAGIC, snapshotName(generation));
   if ('error' in header) return header.error;
   if (header.generation !== generation) return `header says generation ${header.generation}`;
   const scan = scanRecords(data, HEADER_SIZE);

@@ -20,7 +20,7 @@ function freshDir(): string {
   return t.dir;
 }
 
-const names = (dir: string): string[] => fs.readdirSync(dir).sort();
+const names = (dir: string): string[] => fs.readdirSync(dir).filter((n) => n !== 'LOCK').sort();
 const snapshots = (dir: string): string[] => names(dir).filter((n) => /^snapshot-\d+\.mqhs$/.test(n));
 const logs = (dir: string): string[] => names(dir).filter((n) => /^log-\d+\.mqhl$/.test(n));
 

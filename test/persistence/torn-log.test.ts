@@ -16,7 +16,7 @@ after(() => {
 
 const LOG = 'log-00000001.mqhl';
 const SNAPSHOT = 'snapshot-00000001.mqhs';
-const HEADER = 12;
+const HEADER = 16;
 
 interface Written {
   dir: string;

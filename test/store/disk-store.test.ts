@@ -2,8 +2,12 @@
 // the store is closed and opened again on its directory.
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { BrokerMessage } from '../../src/broker/message';
 import { DiskStore } from '../../src/persistence';
+import { crc32 } from '../../src/persistence/crc32';
 import { captureLogger, tempDir } from '../persistence/helpers/temp-dir';
 import { runStoreSuite } from './abstract-store';
 
@@ -129,6 +133,44 @@ describe('store: disk, reopened on the same directory', () => {
       assert.equal((await third.getQueued('c1')).length, 5);
     });
   }
+
+  test('one store per directory: a second open is refused while the first runs, a lock left by a killed process is taken over', async () => {
+    const directory = freshDir();
+    const first = await DiskStore.open({ directory, logger: captureLogger() });
+    await assert.rejects(DiskStore.open({ directory, logger: captureLogger() }), /already open in this process/);
+    await first.close();
+    // a process that runs: its lock holds
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(directory, 'LOCK'), `${other.pid}\n`);
+      await assert.rejects(DiskStore.open({ directory, logger: captureLogger() }), new RegExp(`in use by process ${other.pid}`));
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+    }
+    // that process gone: its lock is stale
+    const reopened = await DiskStore.open({ directory, logger: captureLogger() });
+    assert.equal(fs.readFileSync(path.join(directory, 'LOCK'), 'utf8').trim(), String(process.pid));
+    await reopened.close();
+    assert.equal(fs.existsSync(path.join(directory, 'LOCK')), false);
+    // our own pid with no store open here: a previous life of this process id (a container's pid 1)
+    fs.writeFileSync(path.join(directory, 'LOCK'), `${process.pid}\n`);
+    await (await DiskStore.open({ directory, logger: captureLogger() })).close();
+  });
+
+  test('a file of another format version stops the store instead of being repaired', async () => {
+    const directory = freshDir();
+    const store = await DiskStore.open({ directory, logger: captureLogger() });
+    await store.storeRetained(msg('a', 'b'));
+    await store.close();
+    const log = path.join(directory, 'log-00000001.mqhl');
+    const bytes = fs.readFileSync(log);
+    bytes.writeUInt32BE(2, 4);
+    bytes.writeUInt32BE(crc32(bytes, 0, 12), 12);
+    fs.writeFileSync(log, bytes);
+    await assert.rejects(DiskStore.open({ directory, logger: captureLogger() }), /store format 2/);
+    assert.equal(fs.readFileSync(log).length, bytes.length, 'left as it was');
+  });
 
   test('a store not opened, or closed, refuses reads and writes', async () => {
     const store = new DiskStore({ directory: freshDir() });

@@ -1,0 +1,62 @@
+// The bytes under the store: CRC-32 and the tagged value encoding.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as zlib from 'node:zlib';
+import { crc32, crc32Table } from '../../src/persistence/crc32';
+import { ByteReader, ByteWriter, DecodeError, plainCopy, type StoredValue } from '../../src/persistence/value-codec';
+import { prng } from './helpers/workload';
+
+describe('disk store encoding', () => {
+  test('CRC-32: the check value of the standard, and the table agrees with zlib on random data', () => {
+    assert.equal(crc32Table(Buffer.from('123456789')), 0xcbf43926);
+    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+    assert.equal(crc32Table(Buffer.alloc(0)), 0);
+    const random = prng(1);
+    const native = (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32;
+    for (let n = 0; n < 300; n += 7) {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = Math.floor(random() * 256);
+      const whole = crc32Table(b);
+      assert.equal(crc32(b), whole);
+      if (native !== undefined) assert.equal(native(b) >>> 0, whole);
+      if (n > 10) assert.equal(crc32(b, 3, n - 2), crc32Table(b.subarray(3, n - 2)));
+    }
+  });
+
+  test('values round-trip exactly: Buffers of every byte, strings, numbers of every kind, nesting, order of user properties', () => {
+    const everyByte = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const value = {
+      payload: everyByte,
+      empty: Buffer.alloc(0),
+      text: 'ü€😀\u0000',
+      numbers: [0, 1, 0xffffffff, 0x100000000, -1, 1.5, Number.MAX_SAFE_INTEGER, -0.25],
+      flags: [true, false, null],
+      userProperties: [['a', '1'], ['a', '2'], ['', '']],
+      nested: { deeper: { list: [{ x: Buffer.from([1]) }] } },
+      ['__proto__']: 'a key, not a prototype',
+    } as unknown as StoredValue;
+    const w = new ByteWriter(4);
+    w.value(value);
+    const bytes = Buffer.from(w.finish());
+    const read = new ByteReader(bytes).value();
+    assert.deepEqual(read, value);
+    assert.equal(Object.getPrototypeOf(read), Object.prototype);
+  });
+
+  test('undefined keys are left out, on disk and in the copy kept in memory alike', () => {
+    const w = new ByteWriter();
+    w.value({ a: 1, b: undefined } as StoredValue);
+    assert.deepEqual(new ByteReader(w.finish()).value(), { a: 1 });
+    assert.deepEqual(plainCopy({ a: 1, b: undefined, c: { d: undefined, e: [1] } }), { a: 1, c: { e: [1] } });
+  });
+
+  test('bytes that are not a value are a DecodeError, never a huge allocation', () => {
+    const w = new ByteWriter();
+    w.value(['x', Buffer.from('yz')]);
+    const bytes = Buffer.from(w.finish());
+    for (let cut = 0; cut < bytes.length; cut++) assert.throws(() => new ByteReader(bytes, 0, cut).value(), DecodeError, `cut at ${cut}`);
+    const huge = Buffer.from([7, 0xff, 0xff, 0xff, 0xff]); // an array of 4 billion items in 5 bytes
+    assert.throws(() => new ByteReader(huge).value(), DecodeError);
+    assert.throws(() => new ByteReader(Buffer.from([99])).value(), /unknown value tag 99/);
+  });
+});
