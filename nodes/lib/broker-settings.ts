@@ -36,7 +36,7 @@ function str(v: unknown): string {
 
 /** The users: names from the config, passwords from the credentials (a JSON object name → password). */
 function readUsers(config: Record<string, unknown>, passwordsJson: string | undefined): BrokerUser[] {
-  const names = Array.isArray(config.users) ? config.users.map((u) => str(typeof u === 'object' && u ? (u as { username?: unknown }).username : u)) : [];
+  const names = Array.isArray(config.brokerUsers) ? config.brokerUsers.map((u) => str(typeof u === 'object' && u ? (u as { username?: unknown }).username : u)) : [];
   let passwords: Record<string, unknown> = {};
   if (passwordsJson) {
     try {

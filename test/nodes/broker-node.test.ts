@@ -123,7 +123,7 @@ describe('mqtt-hub-broker node', () => {
 
   test('anonymous off and a user list: wrong or missing credentials are refused, the right ones accepted', async () => {
     const port = await freePort();
-    await helper.load(allNodes, brokerFlow(port, { allowAnonymous: false, users: [{ username: 'plc' }] }), {
+    await helper.load(allNodes, brokerFlow(port, { allowAnonymous: false, brokerUsers: [{ username: 'plc' }] }), {
       broker: { passwords: JSON.stringify({ plc: 's3cret' }) },
     });
     await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
