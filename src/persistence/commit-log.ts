@@ -80,7 +80,13 @@ export class CommitLog {
       this.batches.push(batch);
     }
     const before = batch.writer.length;
-    writeRecord(batch.writer, record);
+    try {
+      writeRecord(batch.writer, record);
+    } catch (err) {
+      // half a record in the batch would end replay there: leave the batch as it was
+      batch.writer.rewind(before);
+      throw err;
+    }
     if (!this.scheduled && this.writing === null) {
       this.scheduled = true;
       if (this.idleResolve === null) this.idle = new Promise((r) => (this.idleResolve = r));

@@ -118,6 +118,11 @@ export class ByteWriter {
     }
   }
 
+  /** Drops what was written after `length` (a record that failed half way through encoding). */
+  rewind(length: number): void {
+    this.pos = Math.min(this.pos, length);
+  }
+
   /** The bytes written so far (a view: copy it before writing more if it must be kept). */
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);

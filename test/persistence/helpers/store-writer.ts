@@ -3,7 +3,7 @@
 // one starts ("q <client> <epoch> <seq>", "c <client> <epoch>", "r <seq>", "put <id>", "del <id>").
 // Linux pipes are written synchronously, so a reported line left the process. Queues are cleared
 // every QUEUE_EPOCH messages (a new epoch), so the store stays small and compacts often.
-import { DiskStore } from '../../../src/persistence';
+import { DiskStore, type FsyncMode } from '../../../src/persistence';
 
 export function payloadFor(client: string, epoch: number, seq: number): Buffer {
   const b = Buffer.alloc(24 + (seq % 40));
@@ -19,8 +19,8 @@ export const QUEUE_EPOCH = 200;
 export const WRITER_CLIENTS = Array.from({ length: 12 }, (_, i) => `w${i}`);
 
 async function main(): Promise<void> {
-  const [directory, compactEvery, firstEpoch] = process.argv.slice(2);
-  const store = await DiskStore.open({ directory, compactEvery: Number(compactEvery), logger: { warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
+  const [directory, compactEvery, firstEpoch, fsync] = process.argv.slice(2);
+  const store = await DiskStore.open({ directory, compactEvery: Number(compactEvery), fsync: fsync as FsyncMode, logger: { warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
   const queues = WRITER_CLIENTS.map(async (client) => {
