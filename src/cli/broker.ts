@@ -166,7 +166,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   const broker = createBroker(options);
 
   if (verbose) attachPacketLog(broker, log);
-  if (connectionMessages || verbose) attachConnectionLog(broker, log, verbose);
+  if (connectionMessages) attachConnectionLog(broker, log, verbose);
 
   try {
     await broker.listen();

@@ -320,6 +320,19 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
     assert.equal(r.stdout.trim(), 'disp/x through-main');
   });
 
+  test('-c with log_type all logs packets as -v does; connection_messages false drops the connection lines', async () => {
+    const port = await freePort();
+    const b = broker(['-c', tmpConf(`listener ${port} 127.0.0.1\nlog_type all\nconnection_messages false\n`)]);
+    await running(b);
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'lt', protocolVersion: 4, reconnectPeriod: 0 });
+    await c.publishAsync('lt/t', 'x', { qos: 1 });
+    await c.endAsync();
+    await waitForLine(b, 'Received DISCONNECT from lt');
+    const lines = logLines(b);
+    assert.ok(lines.some((l) => /^Received PUBLISH from lt \(d0, q1, r0, m\d+, 'lt\/t', \.\.\. \(1 bytes\)\)$/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => l.startsWith('New client connected') || l.startsWith('Client lt ')), lines.join('\n'));
+  });
+
   test('a configuration error (bad value) names file and line and exits 3', async () => {
     const conf = tmpConf('listener 1883 127.0.0.1\nmax_keepalive forever\n');
     const r = await run(process.execPath, [MAIN, 'broker', '-c', conf], 10_000);
