@@ -161,6 +161,15 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     },
   };
 
+  // Listen for SIGINT/SIGTERM from the start: a signal while the listeners open still stops cleanly.
+  let removeStopHandler = (): void => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    removeStopHandler = io.onStopSignal((s) => {
+      removeStopHandler();
+      resolve(s);
+    });
+  });
+
   log(`mqtt-hub version ${packageVersion()} starting`);
   if (args.configFile !== undefined) log(`Config loaded from ${args.configFile}.`);
   const broker = createBroker(options);
@@ -175,6 +184,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     const where = /listen on (\S+?):(\d+)/.exec(e.message);
     if (e.code === 'EADDRINUSE') logError(`Error: Address already in use${where ? ` (${where[1]}:${where[2]})` : ''}.`);
     else logError(`Error: ${e.message}`);
+    removeStopHandler();
     await broker.close().catch(() => undefined);
     return 1;
   }
@@ -183,12 +193,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   }
   log(`mqtt-hub version ${packageVersion()} running`);
 
-  const signal = await new Promise<string>((resolve) => {
-    const remove = io.onStopSignal((s) => {
-      remove();
-      resolve(s);
-    });
-  });
+  const signal = await stopped;
   log(`mqtt-hub version ${packageVersion()} terminating (${signal})`);
   await broker.close();
   return 0;
