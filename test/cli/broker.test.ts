@@ -10,6 +10,7 @@ import mqtt from 'mqtt';
 import { freePort, waitForPort } from '../helpers/net';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { killAll, run, start, until, type Running } from '../broker/helpers/processes';
+import { RawClient } from '../broker/helpers/raw-client';
 
 const MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 /** The version in the project's package.json, found above the build folder (as npm would). */
@@ -189,6 +190,23 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
     } finally {
       await c.endAsync();
     }
+  });
+
+  test('why a client left: closed connection, keep alive timeout, takeover (Mosquitto wording)', async () => {
+    const port = await freePort();
+    const b = broker(['--port', String(port)]);
+    await running(b);
+    const gone = await RawClient.connect(port, 4, { clientId: 'gone' });
+    gone.client.destroy();
+    await waitForLine(b, 'Client gone closed its connection.');
+    const silent = await RawClient.connect(port, 5, { clientId: 'silent', keepalive: 1 });
+    await waitForLine(b, 'Client silent has exceeded timeout, disconnecting.', 6000);
+    silent.client.destroy();
+    const first = await RawClient.connect(port, 4, { clientId: 'twice' });
+    const second = await RawClient.connect(port, 4, { clientId: 'twice' });
+    await waitForLine(b, 'Client twice already connected, closing old connection.');
+    first.client.destroy();
+    second.client.destroy();
   });
 
   test('without -v no packet lines, but clients coming and going are logged', async () => {
