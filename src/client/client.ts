@@ -126,6 +126,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
         error: (err) => this.emitError(err),
         protocolError: (err) => this.fail(err, err.reasonCode),
         encodedLength: (packet) => encodedLength(packet, this.protocolVersion),
+        canWrite: () => this.stream?.writableNeedDrain !== true,
       },
     );
     this.open();
@@ -298,6 +299,9 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     stream.on('error', (err: Error) => {
       if (stream !== this.stream) return;
       this.emitError(new MqttError('TRANSPORT_ERROR', `${o.protocol}://${o.host}:${o.port}: ${err.message}`, undefined, { cause: err }));
+    });
+    stream.on('drain', () => {
+      if (stream === this.stream) this.session.resume();
     });
     stream.on('close', () => {
       if (stream === this.stream) this.onClose();

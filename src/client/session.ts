@@ -33,6 +33,8 @@ export interface SessionOutput {
   protocolError(err: MqttError): void;
   /** Size of a packet on the wire, for the server's Maximum Packet Size. */
   encodedLength(packet: Packet): number;
+  /** False while the stream's buffer is full: what waits stays queued until `resume()`. */
+  canWrite(): boolean;
 }
 
 export interface SessionOptions {
@@ -104,6 +106,7 @@ export class ClientSession {
    */
   trySendQos0(packet: PublishPacket): boolean {
     if (packet.qos !== 0 || !this.connected || this.waitingHead !== this.waiting.length || packet.properties !== undefined) return false;
+    if (!this.out.canWrite()) return false;
     if (this.serverMaximumPacketSize > 0 && this.out.encodedLength(packet) > this.serverMaximumPacketSize) return false;
     return this.sendPublish(packet, false);
   }
@@ -134,6 +137,11 @@ export class ClientSession {
   }
 
   /** Sends what waits, in order, while the connection and the server's Receive Maximum allow. */
+  /** The stream drained: send what waited for it. */
+  resume(): void {
+    this.flush();
+  }
+
   private flush(): void {
     while (this.connected && this.resend.length > 0 && this.onWire < this.serverReceiveMaximum) {
       const flow = this.resend.shift() as PublishFlow;
@@ -141,6 +149,8 @@ export class ClientSession {
     }
     if (this.resend.length > 0) return; // new messages go after the old ones
     while (this.connected && this.waitingHead < this.waiting.length) {
+      // Backpressure: a full stream buffer holds the queue, so QoS 0 callers wait with their promise.
+      if (!this.out.canWrite()) break;
       const flow = this.waiting[this.waitingHead];
       const needsId = flow.kind !== 'publish' || flow.packet.qos > 0;
       // [MQTT-4.9.0-2]: no more QoS > 0 PUBLISH in flight than the server's Receive Maximum;

@@ -239,6 +239,25 @@ describe('scripted server', () => {
     assert.ok(conn.chunks - before <= 5, `${conn.chunks - before} reads for 200 packets`);
   });
 
+  test('QoS 0 publishes wait (and their promises with them) while the stream cannot take more', async () => {
+    const { client, conn } = await connected(4);
+    conn.pause();
+    const payload = Buffer.alloc(64 * 1024, 0x61);
+    const settled: boolean[] = [];
+    const all: Promise<unknown>[] = [];
+    // Enough to fill the kernel's buffers and then the stream's: well over what loopback holds.
+    for (let i = 0; i < 400; i++) {
+      const index = i;
+      all.push(client.publish('bulk', payload).then(() => (settled[index] = true)));
+    }
+    await waitUntil(() => client.queueLength > 0, 10000, 'publishes held back');
+    assert.notEqual(settled.filter(Boolean).length, 400, 'not all resolved while nothing is read');
+    conn.resume();
+    await Promise.all(all);
+    await waitUntil(() => conn.received.filter((p) => p.type === 'publish').length === 400, 10000, 'all 400 publishes at the server');
+    assert.equal(client.queueLength, 0);
+  });
+
   test('packets before CONNACK are a protocol error [MQTT-3.2.0-1]', async () => {
     const client = pool.open(server.url, { protocolVersion: 4 });
     const errors: MqttError[] = [];

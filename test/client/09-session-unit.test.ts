@@ -132,6 +132,7 @@ describe('session without a network', () => {
         error: (e) => errors.push(e),
         protocolError: (e) => errors.push(e),
         encodedLength: (p) => encodedLength(p, 5),
+        canWrite: () => true,
       },
     );
     const publish = (topic: string, qos: 0 | 1 | 2) =>

@@ -68,6 +68,15 @@ export class ScriptedConnection {
     return connect;
   }
 
+  /** Stop reading: the client's bytes pile up in the kernel, then in its own stream buffer. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }
