@@ -21,6 +21,7 @@ for (const version of VERSIONS) {
       assert.equal(p.qos, 0);
       assert.equal(p.payload.toString(), 'zero');
       assert.equal(p.messageId, undefined, '[MQTT-2.3.1-5] no packet id at QoS 0');
+      assert.equal(p.dup, false, '[MQTT-3.3.1-2] DUP 0 on every QoS 0 message');
       assert.ok(await pub.silentFor(200), 'no acknowledgement of QoS 0');
     });
 

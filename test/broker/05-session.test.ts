@@ -45,6 +45,20 @@ for (const version of VERSIONS) {
       await ended(h, version, id);
     });
 
+    test('[MQTT-3.1.4-2] taking over a connected persistent session keeps it: Session Present 1, subscriptions intact', async () => {
+      const id = uniqueId('s');
+      const t = `${id}/takeover`;
+      const first = await h.raw(version, persistent(version, id));
+      await first.client.subscribe(t, 1);
+      const second = await h.raw(version, persistent(version, id));
+      assert.equal(second.connack.sessionPresent, true);
+      await first.client.closedByBroker();
+      const { client: pub } = await h.raw(version);
+      await pub.publish(t, 'after-takeover', 1);
+      assert.equal((await second.client.receive()).payload.toString(), 'after-takeover');
+      await ended(h, version, id);
+    });
+
     test('3.1.1 [MQTT-3.1.2-6] [MQTT-3.2.2-1] / 5.0 [MQTT-3.1.2-4] [MQTT-3.2.2-2]: a clean start discards the session', async () => {
       const id = uniqueId('s');
       const t = `${id}/topic`;
