@@ -86,7 +86,9 @@ export class Watchdog {
    */
   async stop(settleMs = 15_000): Promise<WatchdogReport> {
     clearInterval(this.timer);
-    await Promise.race([Promise.allSettled(this.publishing), new Promise((r) => setTimeout(r, settleMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.publishing), new Promise((r) => (timer = setTimeout(r, settleMs)))]);
+    clearTimeout(timer);
     const deadline = Date.now() + settleMs;
     while (this.acknowledged.some((s) => !this.seen.has(s)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const report: WatchdogReport = {
