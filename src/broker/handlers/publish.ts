@@ -14,6 +14,10 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   const v5 = c.protocolVersion === 5;
   core.stats.publishReceived++;
 
+  // Subscription Identifiers go from server to client only [MQTT-3.3.4-6]
+  if (v5 && p.properties?.subscriptionIdentifiers !== undefined) {
+    throw new ProtocolError(0x82, 'a PUBLISH from a client carries a Subscription Identifier [MQTT-3.3.4-6]');
+  }
   let topic = p.topic;
   const alias = v5 ? p.properties?.topicAlias : undefined;
   if (alias !== undefined) {
