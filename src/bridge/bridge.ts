@@ -1,0 +1,383 @@
+// A bridge from our broker to an upstream broker, as Mosquitto's `connection` sections do it.
+//
+// Local side: a LocalLink, a real MQTT 5.0 session inside our broker, subscribed with No Local to
+// the local filters of the out/both topics; what the bridge brings in is published through the
+// same session, so No Local keeps it from going back out [MQTT-3.8.3-3].
+// Remote side: one client of our engine per connection attempt, addresses tried in turn, with
+// No Local and Retain As Published on the remote subscriptions under 5.0, or the bridge bit
+// (try_private) under 3.1/3.1.1, which Mosquitto reads as both.
+//
+// QoS 1/2 messages going out are acknowledged to the local broker only once the remote broker has
+// acknowledged them, so what the remote has not taken stays with us (re-sent on the next
+// connection) or in the local broker's queue for the bridge session (bounded by its
+// max_queued_messages). QoS 0 messages are dropped while the remote is down.
+import { EventEmitter } from 'node:events';
+import type { Broker } from '../broker';
+import type { Properties, PublishPacket, Subscription } from '../codec/types';
+import { type ClientOptions, type MqttClient, MqttError, connect } from '../client';
+import { LocalLink } from './local-link';
+import { type BridgeOptions, type RemoteAddress, type ResolvedBridgeOptions, resolveBridgeOptions } from './options';
+import { RestartBackoff } from './restart-backoff';
+import { incomingTopic, outgoingTopic } from './topic-map';
+
+export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting';
+
+export interface BridgeEvents {
+  /** Connected to the remote broker at `address`, subscriptions sent. */
+  connect: [address: RemoteAddress];
+  /** A remote connection that was up is down; the bridge tries again after the restart timeout. */
+  disconnect: [];
+  /** Failures that do not stop the bridge (refused connection, refused subscription...); emitted only while listened. */
+  error: [err: Error];
+}
+
+/** A QoS 1/2 message on its way out, acknowledged locally once the remote has it. */
+interface OutgoingFlow {
+  topic: string;
+  payload: Buffer;
+  qos: 1 | 2;
+  retain: boolean;
+  properties: Properties | undefined;
+  acknowledge: () => void;
+  /** The remote client it was last handed to, if that connection still stands. */
+  sentOn: MqttClient | undefined;
+}
+
+/** What of a message's properties crosses a hop: never the Topic Alias or Subscription Identifiers. */
+function forwardedProperties(properties: Properties | undefined): Properties | undefined {
+  if (properties === undefined) return undefined;
+  const { topicAlias, subscriptionIdentifiers, ...rest } = properties;
+  void topicAlias;
+  void subscriptionIdentifiers;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+export class Bridge extends EventEmitter<BridgeEvents> {
+  readonly options: ResolvedBridgeOptions;
+  private currentState: BridgeState = 'stopped';
+  private link: LocalLink | undefined;
+  private client: MqttClient | undefined;
+  private clientConnected = false;
+  private addressIndex = 0;
+  private readonly backoff: RestartBackoff;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Outgoing QoS 1/2 messages not yet acknowledged by the remote broker, in arrival order. */
+  private readonly outgoing = new Set<OutgoingFlow>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    options: BridgeOptions,
+  ) {
+    super();
+    this.options = resolveBridgeOptions(options);
+    this.backoff = new RestartBackoff(this.options.restartTimeout.base, this.options.restartTimeout.cap);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get state(): BridgeState {
+    return this.currentState;
+  }
+
+  get connected(): boolean {
+    return this.currentState === 'connected';
+  }
+
+  /** The remote address in use or tried next. */
+  get address(): RemoteAddress {
+    return this.options.addresses[this.addressIndex];
+  }
+
+  /** Outgoing QoS 1/2 messages the bridge holds, waiting for the remote broker. */
+  get pendingCount(): number {
+    return this.outgoing.size;
+  }
+
+  /**
+   * Opens the bridge session on the local broker and starts connecting to the remote one;
+   * resolves once the local side is ready (the remote connection follows in the background:
+   * listen for 'connect'). Rejects when the local broker refuses the session.
+   */
+  async start(): Promise<void> {
+    if (this.currentState !== 'stopped') return;
+    await this.stopping;
+    this.currentState = 'connecting';
+    const o = this.options;
+    const link = new LocalLink(this.broker, { clientId: o.localClientId, username: o.localUsername, password: o.localPassword });
+    this.link = link;
+    link.on('message', (packet, done) => this.onLocalMessage(packet, done));
+    link.on('close', () => {
+      // the broker is closing (or dropped the session): nothing left to bridge
+      if (this.link === link) void this.stop();
+    });
+    try {
+      await link.open();
+      // Mosquitto's first notification: not connected yet
+      if (o.notifications) await this.notifyLocal('0');
+      // Subscribed from the start so QoS 1/2 messages queue before the first connection; retained
+      // messages are asked for on each connection instead (subscribeLocal(true)).
+      await this.subscribeLocal(false);
+    } catch (err) {
+      this.link = undefined;
+      this.currentState = 'stopped';
+      await link.close();
+      throw err;
+    }
+    this.connectRemote();
+  }
+
+  /** Closes the remote connection (its state 0 published first) and the local session. */
+  stop(): Promise<void> {
+    if (this.currentState === 'stopped') return this.stopping ?? Promise.resolve();
+    this.currentState = 'stopped';
+    this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const o = this.options;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]: say it ourselves
+      if (this.clientConnected && o.notifications && !o.notificationsLocalOnly) {
+        await client.publish(o.notificationTopic, '0', { qos: 1, retain: true }).catch(() => undefined);
+      }
+      this.clientConnected = false;
+      await client.end();
+    }
+    for (const flow of this.outgoing) flow.sentOn = undefined;
+    const link = this.link;
+    this.link = undefined;
+    if (link !== undefined && link.isOpen) {
+      if (o.notifications) await this.notifyLocal('0', link).catch(() => undefined);
+      await link.close();
+    }
+    // what the remote never acknowledged is left unacknowledged locally: the session ends with it
+    this.outgoing.clear();
+  }
+
+  // ---- local side ---------------------------------------------------------------------------
+
+  private async subscribeLocal(withRetained: boolean): Promise<void> {
+    const link = this.link;
+    if (link === undefined) return;
+    const subscriptions: Subscription[] = this.options.mappings
+      .filter((m) => m.direction !== 'in')
+      .map((m) => ({ topicFilter: m.localFilter, qos: m.qos, noLocal: true, retainAsPublished: true, retainHandling: withRetained ? 0 : 2 }));
+    if (subscriptions.length === 0) return;
+    const codes = await link.subscribe(subscriptions);
+    codes.forEach((code, i) => {
+      if (code >= 0x80) this.fault(new Error(`bridge ${this.name}: the local broker refused the subscription to ${subscriptions[i].topicFilter} (0x${code.toString(16)})`));
+    });
+  }
+
+  private notifyLocal(state: '0' | '1', link = this.link): Promise<void> {
+    if (link === undefined) return Promise.resolve();
+    // As the bridge session, so a `both` topic matching it is not sent back out.
+    return link.publish({ topic: this.options.notificationTopic, payload: Buffer.from(state), qos: 1, retain: true }).catch(() =>
+      // $SYS may be refused to clients: the broker itself may always publish there
+      this.broker.publish({ topic: this.options.notificationTopic, payload: state, qos: 1, retain: true }),
+    );
+  }
+
+  private onLocalMessage(packet: PublishPacket, done: () => void): void {
+    const mapped = outgoingTopic(this.options.mappings, packet.topic);
+    if (mapped === undefined) {
+      done();
+      return;
+    }
+    const retain = packet.retain && this.options.outgoingRetain;
+    const properties = forwardedProperties(packet.properties);
+    if (packet.qos === 0) {
+      done();
+      if (this.client !== undefined && this.clientConnected) {
+        this.client.publish(mapped.topic, packet.payload, { qos: 0, retain, properties }).catch((err: Error) => this.fault(err));
+      }
+      return;
+    }
+    const flow: OutgoingFlow = { topic: mapped.topic, payload: packet.payload, qos: packet.qos, retain, properties, acknowledge: done, sentOn: undefined };
+    this.outgoing.add(flow);
+    if (this.client !== undefined && this.clientConnected) this.sendOut(flow, this.client);
+  }
+
+  private sendOut(flow: OutgoingFlow, client: MqttClient): void {
+    flow.sentOn = client;
+    client.publish(flow.topic, flow.payload, { qos: flow.qos, retain: flow.retain, properties: flow.properties }).then(
+      () => this.finishOut(flow),
+      (err: unknown) => {
+        if (err instanceof MqttError && (err.code === 'PUBLISH_REJECTED' || err.code === 'INVALID_ARGUMENT' || err.code === 'PACKET_TOO_LARGE')) {
+          // the remote refused this message: sending it again would be refused again
+          this.fault(new Error(`bridge ${this.name}: the remote broker refused a message on ${flow.topic}: ${err.message}`));
+          this.finishOut(flow);
+          return;
+        }
+        // the connection went down: the message waits for the next one
+        if (flow.sentOn === client) flow.sentOn = undefined;
+      },
+    );
+  }
+
+  private finishOut(flow: OutgoingFlow): void {
+    if (!this.outgoing.delete(flow)) return;
+    flow.acknowledge();
+  }
+
+  // ---- remote side --------------------------------------------------------------------------
+
+  private connectRemote(): void {
+    if (this.currentState === 'stopped') return;
+    const o = this.options;
+    const address = this.address;
+    this.currentState = 'connecting';
+    const clientOptions: ClientOptions = {
+      protocol: address.protocol,
+      host: address.host,
+      port: address.port,
+      protocolVersion: o.protocolVersion,
+      clientId: o.remoteClientId,
+      clean: o.cleanSession,
+      keepalive: o.keepalive,
+      connectTimeout: o.connectTimeout,
+      // one client per attempt: the bridge picks the address and the delay
+      reconnectPeriod: 0,
+      resubscribe: false,
+    };
+    if (address.path !== undefined) clientOptions.path = address.path;
+    if (o.remoteUsername !== undefined) clientOptions.username = o.remoteUsername;
+    if (o.remotePassword !== undefined) clientOptions.password = o.remotePassword;
+    // 5.0 ends a session at disconnect unless told otherwise; cleansession false means it stays
+    if (o.protocolVersion === 5 && !o.cleanSession) clientOptions.properties = { sessionExpiryInterval: 0xffffffff };
+    if (o.notifications && !o.notificationsLocalOnly) clientOptions.will = { topic: o.notificationTopic, payload: '0', qos: 1, retain: true };
+    const tls = o.tls;
+    if (tls !== undefined) {
+      if (tls.ca !== undefined) clientOptions.ca = tls.ca;
+      if (tls.cert !== undefined) clientOptions.cert = tls.cert;
+      if (tls.key !== undefined) clientOptions.key = tls.key;
+      if (tls.passphrase !== undefined) clientOptions.passphrase = tls.passphrase;
+      if (tls.servername !== undefined) clientOptions.servername = tls.servername;
+      if (tls.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = tls.rejectUnauthorized;
+      if (tls.alpn !== undefined) clientOptions.ALPNProtocols = tls.alpn;
+    }
+    if (o.tryPrivate && o.protocolVersion !== 5) {
+      // try_private: the bridge bit (protocol level | 0x80), Mosquitto's mark of a bridge under
+      // 3.1/3.1.1, which then neither echoes our own messages nor clears RETAIN on what it forwards.
+      // It takes the client option `bridge` (ConnectPacket.bridge); a client without that option
+      // sends a plain CONNECT and the remote takes the bridge for an ordinary client.
+      Object.assign(clientOptions, { bridge: true });
+    }
+    let client: MqttClient;
+    try {
+      client = connect(clientOptions);
+    } catch (err) {
+      this.fault(err as Error);
+      this.scheduleRestart();
+      return;
+    }
+    this.client = client;
+    this.clientConnected = false;
+    client.on('connect', () => this.onRemoteConnect(client));
+    client.on('message', (_topic, _payload, packet) => this.onRemoteMessage(packet));
+    client.on('error', (err) => this.fault(new Error(`bridge ${this.name} (${address.host}:${address.port}): ${err.message}`)));
+    client.on('close', () => this.onRemoteClose(client));
+  }
+
+  private onRemoteConnect(client: MqttClient): void {
+    if (client !== this.client) return;
+    const o = this.options;
+    this.clientConnected = true;
+    this.backoff.reset();
+    this.broker.log.info(`bridge ${this.name}: connected to ${this.address.host}:${this.address.port}`);
+    const failed = (what: string) => (err: Error) => {
+      if (client === this.client) this.fault(new Error(`bridge ${this.name}: ${what}: ${err.message}`));
+    };
+    if (o.notifications && !o.notificationsLocalOnly) client.publish(o.notificationTopic, '1', { qos: 1, retain: true }).catch(failed('remote notification'));
+    // what waited for this connection goes first, in order
+    for (const flow of this.outgoing) if (flow.sentOn === undefined) this.sendOut(flow, client);
+    this.subscribeRemote(client).then(
+      async () => {
+        if (client !== this.client) return;
+        // connected once the remote subscriptions stand: what is published upstream from now on comes in
+        this.currentState = 'connected';
+        if (o.notifications) await this.notifyLocal('1').catch(failed('local notification'));
+        // the local retained messages, as Mosquitto sends them on each connection
+        await this.subscribeLocal(true).catch(failed('local subscribe'));
+        if (client === this.client) this.emit('connect', this.address);
+      },
+      failed('subscribe'),
+    );
+  }
+
+  private async subscribeRemote(client: MqttClient): Promise<void> {
+    const o = this.options;
+    // bridge_attempt_unsubscribe: a topic turned from in to out must stop coming in from a kept session
+    const outOnly = o.mappings.filter((m) => m.direction === 'out').map((m) => m.remoteFilter);
+    const unsubscribed = o.attemptUnsubscribe && !o.cleanSession && outOnly.length > 0 ? client.unsubscribe(outOnly) : undefined;
+    const incoming = o.mappings.filter((m) => m.direction !== 'out');
+    if (incoming.length > 0) {
+      // 5.0: No Local keeps our own messages from coming back, Retain As Published keeps RETAIN
+      const v5 = o.protocolVersion === 5;
+      const results = await client.subscribe(incoming.map((m) => ({ topicFilter: m.remoteFilter, qos: m.qos, noLocal: v5, retainAsPublished: v5 })));
+      for (const r of results) {
+        if (r.reasonCode >= 0x80) this.fault(new Error(`bridge ${this.name}: the remote broker refused the subscription to ${r.topicFilter} (0x${r.reasonCode.toString(16)})`));
+      }
+    }
+    await unsubscribed;
+  }
+
+  private onRemoteMessage(packet: PublishPacket): void {
+    const link = this.link;
+    if (link === undefined) return;
+    const mapped = incomingTopic(this.options.mappings, packet.topic);
+    // A remote session kept from an earlier configuration may bring topics no line takes in.
+    if (mapped === undefined) {
+      this.broker.log.debug(`bridge ${this.name}: dropped a message on ${packet.topic}, which no in/both topic maps`);
+      return;
+    }
+    link
+      .publish({ topic: mapped.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet.properties) })
+      .catch((err: Error) => this.fault(new Error(`bridge ${this.name}: ${err.message}`)));
+  }
+
+  private onRemoteClose(client: MqttClient): void {
+    if (client !== this.client) return;
+    const wasConnected = this.clientConnected;
+    this.client = undefined;
+    this.clientConnected = false;
+    void client.end();
+    for (const flow of this.outgoing) if (flow.sentOn === client) flow.sentOn = undefined;
+    if (this.currentState === 'stopped') return;
+    if (wasConnected) {
+      this.broker.log.info(`bridge ${this.name}: connection to ${this.address.host}:${this.address.port} lost`);
+      if (this.options.notifications) this.notifyLocal('0').catch(() => undefined);
+      this.emit('disconnect');
+    }
+    // the next address in turn
+    this.addressIndex = (this.addressIndex + 1) % this.options.addresses.length;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.currentState === 'stopped') return;
+    this.currentState = 'waiting';
+    const seconds = this.backoff.next();
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.connectRemote();
+    }, seconds * 1000);
+  }
+
+  private fault(err: Error): void {
+    this.broker.log.warn(err.message);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+export function createBridge(broker: Broker, options: BridgeOptions): Bridge {
+  return new Bridge(broker, options);
+}
