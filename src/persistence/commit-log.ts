@@ -1,18 +1,25 @@
 // The log's writer: records appended in the same turn of the event loop, or while the previous
 // write and fsync were running, go to the disk as one write and one fsync (group commit), and every
 // promise of that batch resolves once its bytes are durable. Batches are written strictly in order,
-// so when a promise resolves every record appended before it is durable too.
+// so when a promise resolves every record appended before it is durable too. A batch of several
+// records is one group record: after a crash, all of them or none. Changes made in one synchronous
+// stretch of code always share a batch (up to MAX_BATCH bytes).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { logName, syncDirectory } from './files';
-import { LOG_MAGIC, type StoreOp, writeHeader, writeRecord } from './records';
+import { GROUP_HEADER_SIZE, LOG_MAGIC, type StoreOp, finishGroup, writeHeader, writeRecord } from './records';
 import { ByteWriter } from './value-codec';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
+/** A batch grows no larger than this (the records after it go to the next batch). */
+const MAX_BATCH = 32 * 1024 * 1024;
+
 interface Batch {
   generation: number;
+  /** GROUP_HEADER_SIZE reserved bytes, then the framed records. */
   writer: ByteWriter;
+  count: number;
   done: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -69,14 +76,15 @@ export class CommitLog {
   append(generation: number, record: StoreOp): { done: Promise<void>; bytes: number } {
     if (this.failure !== null) return { done: Promise.reject(this.failure), bytes: 0 };
     let batch = this.batches[this.batches.length - 1];
-    if (batch === undefined || batch === this.writing || batch.generation !== generation) {
+    if (batch === undefined || batch === this.writing || batch.generation !== generation || batch.writer.length > MAX_BATCH) {
       let resolve!: () => void;
       let reject!: (err: Error) => void;
       const done = new Promise<void>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      batch = { generation, writer: new ByteWriter(1024), done, resolve, reject };
+      batch = { generation, writer: new ByteWriter(1024), count: 0, done, resolve, reject };
+      batch.writer.reserve(GROUP_HEADER_SIZE);
       this.batches.push(batch);
     }
     const before = batch.writer.length;
@@ -87,6 +95,7 @@ export class CommitLog {
       batch.writer.rewind(before);
       throw err;
     }
+    batch.count++;
     if (!this.scheduled && this.writing === null) {
       this.scheduled = true;
       if (this.idleResolve === null) this.idle = new Promise((r) => (this.idleResolve = r));
@@ -129,7 +138,8 @@ export class CommitLog {
       this.log = null;
       log = this.log = await CommitLog.create(this.directory, batch.generation);
     }
-    const data = batch.writer.finish();
+    const bytes = batch.writer.finish();
+    const data = batch.count === 1 ? bytes.subarray(GROUP_HEADER_SIZE) : finishGroup(bytes, batch.count);
     const start = log.size;
     try {
       let written = 0;

@@ -63,6 +63,7 @@ export class DiskStore implements BrokerStore {
   private lastSnapshotBytes = 0;
   private compaction: Promise<void> | null = null;
   private unlock: (() => Promise<void>) | null = null;
+  private compactQueued = false;
 
   constructor(private readonly options: DiskStoreOptions) {
     this.directory = path.resolve(options.directory);
@@ -130,7 +131,13 @@ export class DiskStore implements BrokerStore {
   }
 
   private maybeCompact(): void {
-    if (this.logBytes > this.compactEvery && this.logBytes > this.lastSnapshotBytes) this.compact();
+    if (this.compactQueued || this.logBytes <= this.compactEvery || this.logBytes <= this.lastSnapshotBytes) return;
+    // after the synchronous code that wrote: its changes then share one batch in one log (atomic)
+    this.compactQueued = true;
+    queueMicrotask(() => {
+      this.compactQueued = false;
+      if (this.commitLog !== null && this.logBytes > this.compactEvery && this.logBytes > this.lastSnapshotBytes) void this.compact();
+    });
   }
 
   /**
@@ -244,6 +251,13 @@ export class DiskStore implements BrokerStore {
   async getQueued(clientId: string): Promise<StoredDelivery[]> {
     this.checkOpen();
     return this.state.getQueued(clientId);
+  }
+
+  /** Removes the first `count` queued deliveries (they went into flight). */
+  dequeue(clientId: string, count: number): Promise<void> {
+    const record = this.state.sessions.get(clientId);
+    if (record === undefined || record.queue.length === 0 || count <= 0) return this.nothingToWrite();
+    return this.write({ op: Op.Dequeue, clientId, count: Math.min(count, record.queue.length) });
   }
 
   clearQueued(clientId: string): Promise<void> {

@@ -1,5 +1,7 @@
 // The records of the log and the snapshot: one change to the store each, framed as
 //   u32 body length | u32 CRC-32 of the body | body = u8 operation, then its fields.
+// The changes the log commits together (one write, one fsync) are wrapped in a group record, so a
+// crash keeps all of them or none.
 // A file starts with a 16-byte header: 4-byte magic, u32 format version, u32 generation, and the
 // CRC-32 of those 12 bytes (so a damaged header is told apart from one of another format version).
 import type { BrokerMessage } from '../broker/message';
@@ -13,8 +15,10 @@ export const LOG_MAGIC = 'MQHL';
 export const SNAPSHOT_MAGIC = 'MQHS';
 /** Frame: length and CRC. */
 export const FRAME_SIZE = 8;
-/** No single record is larger (a message is at most 256 MB on the wire); a bigger length is damage. */
-export const MAX_RECORD_SIZE = 0x10000000 + 0x100000;
+/** No record is larger (a group is split before this); a bigger length is damage. */
+export const MAX_RECORD_SIZE = 0x7fffffff;
+/** A group's frame, operation and record count, before its records. */
+export const GROUP_HEADER_SIZE = FRAME_SIZE + 5;
 
 export const enum Op {
   RetainSet = 1,
@@ -30,6 +34,10 @@ export const enum Op {
   InflightClear = 11,
   /** Last record of a snapshot: how many records came before it. A snapshot without it is incomplete. */
   SnapshotEnd = 12,
+  /** Records committed together (one batch of the log): replayed all or none. */
+  Group = 13,
+  /** The first `count` deliveries of a queue went into flight. */
+  Dequeue = 14,
 }
 
 export type StoreOp =
@@ -41,10 +49,12 @@ export type StoreOp =
   | { op: Op.SubscriptionsRemove; clientId: string; topicFilters: string[] }
   | { op: Op.Enqueue; clientId: string; delivery: StoredDelivery }
   | { op: Op.QueueClear; clientId: string }
+  | { op: Op.Dequeue; clientId: string; count: number }
   | { op: Op.InflightPut; clientId: string; entry: StoredInflight }
   | { op: Op.InflightRemove; clientId: string; packetId: number }
   | { op: Op.InflightClear; clientId: string }
-  | { op: Op.SnapshotEnd; count: number };
+  | { op: Op.SnapshotEnd; count: number }
+  | { op: Op.Group; records: StoreOp[] };
 
 function asValue(v: object): StoredValue {
   return v as unknown as StoredValue;
@@ -90,9 +100,15 @@ export function writeRecord(w: ByteWriter, r: StoreOp): void {
       w.string(r.clientId);
       w.u32(r.packetId);
       break;
+    case Op.Dequeue:
+      w.string(r.clientId);
+      w.u32(r.count);
+      break;
     case Op.SnapshotEnd:
       w.u32(r.count);
       break;
+    case Op.Group:
+      throw new Error('a group is framed by the commit log (finishGroup)');
   }
   const bodyEnd = w.length;
   const bytes = w.finish();
@@ -161,9 +177,20 @@ export function readBody(buf: Buffer, start: number, end: number): StoreOp {
     case Op.InflightRemove:
       out = { op, clientId: r.string(), packetId: r.u32() };
       break;
+    case Op.Dequeue:
+      out = { op, clientId: r.string(), count: r.u32() };
+      break;
     case Op.SnapshotEnd:
       out = { op, count: r.u32() };
       break;
+    case Op.Group: {
+      const count = r.u32();
+      const inner = scanRecords(buf, r.pos, end);
+      if (inner.stop !== 'end' || inner.records.length !== count || inner.records.some((x) => x.op === Op.Group)) throw new DecodeError('damaged group');
+      r.pos = end;
+      out = { op, records: inner.records };
+      break;
+    }
     default:
       throw new DecodeError(`unknown operation ${op as number}`);
   }
@@ -182,18 +209,30 @@ export interface ScanResult {
   detail?: string;
 }
 
-/** Reads framed records from `start` until the end of the buffer or the first bad record. */
-export function scanRecords(buf: Buffer, start: number): ScanResult {
+/**
+ * Fills in the group header reserved at the start of `bytes` (GROUP_HEADER_SIZE bytes, then
+ * `count` framed records) and returns the group as one record.
+ */
+export function finishGroup(bytes: Buffer, count: number): Buffer {
+  bytes.writeUInt32BE(bytes.length - FRAME_SIZE, 0);
+  bytes[FRAME_SIZE] = Op.Group;
+  bytes.writeUInt32BE(count, FRAME_SIZE + 1);
+  bytes.writeUInt32BE(crc32(bytes, FRAME_SIZE, bytes.length), 4);
+  return bytes;
+}
+
+/** Reads framed records from `start` until `end` or the first bad record. */
+export function scanRecords(buf: Buffer, start: number, end = buf.length): ScanResult {
   const records: StoreOp[] = [];
   let pos = start;
   for (;;) {
-    if (pos === buf.length) return { records, goodEnd: pos, stop: 'end' };
-    if (pos + FRAME_SIZE > buf.length) return { records, goodEnd: pos, stop: 'torn', detail: 'partial record header' };
+    if (pos === end) return { records, goodEnd: pos, stop: 'end' };
+    if (pos + FRAME_SIZE > end) return { records, goodEnd: pos, stop: 'torn', detail: 'partial record header' };
     const length = buf.readUInt32BE(pos);
     if (length === 0 || length > MAX_RECORD_SIZE) return { records, goodEnd: pos, stop: 'invalid', detail: `record length ${length}` };
     const bodyStart = pos + FRAME_SIZE;
     const bodyEnd = bodyStart + length;
-    if (bodyEnd > buf.length) return { records, goodEnd: pos, stop: 'torn', detail: `record of ${length} bytes cut short` };
+    if (bodyEnd > end) return { records, goodEnd: pos, stop: 'torn', detail: `record of ${length} bytes cut short` };
     if (crc32(buf, bodyStart, bodyEnd) !== buf.readUInt32BE(pos + 4)) return { records, goodEnd: pos, stop: 'crc', detail: 'CRC mismatch' };
     try {
       records.push(readBody(buf, bodyStart, bodyEnd));

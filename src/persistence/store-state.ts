@@ -54,6 +54,9 @@ export class StoreState {
         if (record !== undefined) record.queue = [];
         break;
       }
+      case Op.Dequeue:
+        this.sessions.get(r.clientId)?.queue.splice(0, r.count);
+        break;
       case Op.InflightPut:
         this.record(r.clientId).inflight.set(r.entry.packetId, r.entry);
         break;
@@ -64,6 +67,9 @@ export class StoreState {
         this.sessions.get(r.clientId)?.inflight.clear();
         break;
       case Op.SnapshotEnd:
+        break;
+      case Op.Group:
+        for (const inner of r.records) this.apply(inner);
         break;
     }
   }

@@ -58,7 +58,8 @@ async function runAndKill(dir: string, killAfterMs: number, firstEpoch: number, 
       if (kind !== 'ready') acked.count++;
     }
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // 'close', not 'exit': lines still in the pipe when the process died are read before it
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
   await Promise.race([ready, exited]);
   assert.ok(readyAt > 0, `the writer started: ${stderr}`);
   await new Promise((r) => setTimeout(r, killAfterMs));
@@ -103,7 +104,7 @@ async function killRounds(t: TestContext, fsync: FsyncMode, rounds: number): Pro
     if (acked.retained >= 0) assert.ok(counter !== undefined && counter.payload.readUInt32BE(0) >= acked.retained, `round ${round}: retained counter`);
     const inflight = new Set((await store.getInflight('inflight')).map((e) => e.packetId));
     // remove(id) is only issued once put(id + window) was acknowledged: before that, id must be there
-    for (const id of acked.put) if (!acked.put.has(id + IN_FLIGHT_WINDOW)) assert.ok(inflight.has(id), `round ${round}: in-flight ${id} was put`);
+    for (const id of acked.put) if (!acked.put.has(id + IN_FLIGHT_WINDOW)) assert.ok(inflight.has(id), `round ${round}: in-flight ${id} was put; recovered ${[...inflight].join(',')}; ${logger.lines.join(' | ')}; ${stderr}`);
     for (const id of inflight) assert.ok(!acked.deleted.has(id), `round ${round}: in-flight ${id} was removed`);
     const files = await store.files();
     t.diagnostic(`round ${round}: killed after ${killAfter} ms, ${acked.count} writes acknowledged, all recovered; queues at ${WRITER_CLIENTS.map((c) => (acked.queues.get(c) ?? [-1, -1]).join('/')).join(',')}; files ${files.map((f) => `${f.name}=${f.bytes}`).join(' ')}${logger.lines.length > 0 ? `; ${logger.lines.join(' | ')}` : ''}`);

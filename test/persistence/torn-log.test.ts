@@ -132,6 +132,38 @@ describe('disk store: damaged log tail', () => {
     }
   });
 
+  test('changes made together (one turn of the event loop) are one group on the disk: a cut anywhere in it keeps none of them', async () => {
+    const t = tempDir();
+    removals.push(t.remove);
+    const store = await DiskStore.open({ directory: t.dir, logger: captureLogger() });
+    await store.saveSession({ clientId: 'sub', protocolVersion: 5, sessionExpiryInterval: 60 });
+    const before = fs.statSync(path.join(t.dir, LOG)).size;
+    // as a broker would for one PUBLISH: the message queued for two sessions and the publisher's state
+    const message = { topic: 't', payload: Buffer.from([0, 1, 2]), qos: 2 as const, retain: false };
+    await Promise.all([
+      store.enqueue('sub', { message, qos: 2 }),
+      store.enqueue('other', { message, qos: 1 }),
+      store.saveSession({ clientId: 'pub', protocolVersion: 5, sessionExpiryInterval: 60 }),
+    ]);
+    await store.close();
+    const log = fs.readFileSync(path.join(t.dir, LOG));
+    assert.equal(before + 8 + log.readUInt32BE(before), log.length, 'one frame holds the three changes');
+    for (let cut = before; cut <= log.length; cut++) {
+      const copy = tempDir();
+      removals.push(copy.remove);
+      fs.copyFileSync(path.join(t.dir, SNAPSHOT), path.join(copy.dir, SNAPSHOT));
+      fs.writeFileSync(path.join(copy.dir, LOG), log.subarray(0, cut));
+      const reopened = await DiskStore.open({ directory: copy.dir, logger: captureLogger(), fsync: 'never' });
+      const all = cut === log.length;
+      assert.equal((await reopened.getQueued('sub')).length, all ? 1 : 0, `cut at ${cut}`);
+      assert.equal((await reopened.getQueued('other')).length, all ? 1 : 0, `cut at ${cut}`);
+      assert.equal((await reopened.getSession('pub')) !== undefined, all, `cut at ${cut}`);
+      assert.equal((await reopened.getSession('sub'))?.sessionExpiryInterval, 60);
+      await reopened.close();
+      discard(copy.dir);
+    }
+  });
+
   test('a record whose bytes pass the CRC but whose length runs past the file is a torn tail, not a crash', async () => {
     const w = await writeWorkload(5, 10);
     // a huge length in the last frame: it claims bytes that do not exist

@@ -70,7 +70,8 @@ describe('store: disk, reopened on the same directory', () => {
         { topicFilter: '$share/g/c', qos: 0 },
       ]);
       await first.removeSubscriptions('c1', ['a/+']);
-      for (let i = 0; i < 4; i++) await first.enqueue('c1', { message: msg('q', Buffer.from([i, 0, 255])), qos: 2, retain: i === 0, subscriptionIdentifiers: i === 1 ? [1, 2] : undefined });
+      for (let i = 0; i < 6; i++) await first.enqueue('c1', { message: msg('q', Buffer.from([i - 2, 0, 255])), qos: 2, retain: i === 2, subscriptionIdentifiers: i === 3 ? [1, 2] : undefined });
+      await first.dequeue('c1', 2); // the first two went into flight
       await first.enqueue('c2', { message: msg('q2', 'cleared'), qos: 1 });
       await first.clearQueued('c2');
       await first.enqueue('c2', { message: msg('q2', 'after clear', { properties }), qos: 1 });
@@ -117,6 +118,8 @@ describe('store: disk, reopened on the same directory', () => {
       assert.equal(expected.subs.length, 2);
       assert.deepEqual(await second.getQueued('c1'), expected.queue1);
       assert.deepEqual((await second.getQueued('c1')).map((d) => [...d.message.payload]), [0, 1, 2, 3].map((i) => [i, 0, 255]));
+      assert.equal((await second.getQueued('c1'))[0].retain, true);
+      assert.deepEqual((await second.getQueued('c1'))[1].subscriptionIdentifiers, [1, 2]);
       assert.deepEqual(await second.getQueued('c2'), expected.queue2);
       assert.equal(expected.queue2.length, 1);
       assert.deepEqual(await second.getInflight('c1'), expected.inflight1);

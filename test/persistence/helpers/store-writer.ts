@@ -1,8 +1,9 @@
 // Child process for the kill -9 test of the store alone: opens a DiskStore on the directory given
 // and writes without end; every write whose promise resolved is reported on stdout before the next
 // one starts ("q <client> <epoch> <seq>", "c <client> <epoch>", "r <seq>", "put <id>", "del <id>").
-// Linux pipes are written synchronously, so a reported line left the process. Queues are cleared
+// Each line is written with a blocking write before the next change is made. Queues are cleared
 // every QUEUE_EPOCH messages (a new epoch), so the store stays small and compacts often.
+import * as fs from 'node:fs';
 import { DiskStore, type FsyncMode } from '../../../src/persistence';
 
 export function payloadFor(client: string, epoch: number, seq: number): Buffer {
@@ -18,10 +19,25 @@ export const IN_FLIGHT_WINDOW = 8;
 export const QUEUE_EPOCH = 200;
 export const WRITER_CLIENTS = Array.from({ length: 12 }, (_, i) => `w${i}`);
 
+/**
+ * Straight to fd 1 with a blocking write: process.stdout may hold lines in the process when the
+ * pipe is full, and a SIGKILL would lose lines of writes that did resolve.
+ */
+function writeLine(line: string): void {
+  const bytes = Buffer.from(line);
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += fs.writeSync(1, bytes, done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const [directory, compactEvery, firstEpoch, fsync] = process.argv.slice(2);
   const store = await DiskStore.open({ directory, compactEvery: Number(compactEvery), fsync: fsync as FsyncMode, logger: { warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  const out = (line: string): void => writeLine(`${line}\n`);
 
   const queues = WRITER_CLIENTS.map(async (client) => {
     for (let epoch = Number(firstEpoch); ; epoch++) {
