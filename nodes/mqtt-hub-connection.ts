@@ -10,8 +10,13 @@ export = function (RED: NodeAPI): void {
     const node = this as ConnectionNode;
     node.controller = null;
     try {
+      // Host, URL and client id may name an environment variable (typedInput "env"), read now.
+      const config: Record<string, unknown> = { ...def };
+      for (const key of ['host', 'url', 'clientId']) {
+        if (config[`${key}Type`] === 'env' && typeof config[key] === 'string') config[key] = RED.util.evaluateNodeProperty(config[key], 'env', node, null);
+      }
       const credentials = (node.credentials ?? {}) as { user?: string; password?: string };
-      node.controller = new ConnectionController(RED, node, readConnectionSettings(def, credentials));
+      node.controller = new ConnectionController(RED, node, readConnectionSettings(config, credentials));
     } catch (err) {
       node.settingsError = (err as Error).message;
       node.error(RED._('mqtt-hub.errors.badSettings', { error: node.settingsError }));

@@ -181,9 +181,12 @@ describe('editor in headless Chromium', { skip }, () => {
 
     // The connection config node: every tab, a client id, saved.
     await page.evaluate(() => window.RED.editor.editConfig('', 'mqtt-hub-connection', 'edConn'));
-    await page.waitForSelector('#node-config-input-clientId', { state: 'visible' });
+    await page.waitForSelector('#node-config-input-serverType', { state: 'visible' });
     assert.equal(await page.inputValue('#node-config-input-serverType'), 'broker-node');
-    await page.fill('#node-config-input-clientId', 'editor-client');
+    // Client id is a typedInput (string or environment variable): type into its visible field.
+    const clientIdField = page.locator('#node-config-input-clientId + div input.red-ui-typedInput-input');
+    await clientIdField.fill('editor-client');
+    await clientIdField.dispatchEvent('change');
     for (const tab of ['security', 'messages', 'mqtt5', 'connection']) {
       await clickTab(page, `red-ui-tab-mqtt-hub-connection-tab-${tab}`);
     }
@@ -191,7 +194,7 @@ describe('editor in headless Chromium', { skip }, () => {
     await page.fill('#node-config-input-birthTopic', 'editor/birth');
     await page.screenshot({ path: path.join(screenshots, '05-connection-form.png') });
     await page.click('#node-config-dialog-ok');
-    await page.waitForSelector('#node-config-input-clientId', { state: 'detached' });
+    await page.waitForSelector('#node-config-input-serverType', { state: 'detached' });
 
     const saved = await page.evaluate(() => {
       const RED = window.RED;

@@ -171,11 +171,12 @@ describe('connection and node options', { skip }, () => {
     await p.publishAsync('opt/kept', '', { qos: 1, retain: true });
   });
 
-  test('MQTT 3.1 (protocol level 3) and a port given as ${ENV_VAR}', async () => {
+  test('MQTT 3.1 (protocol level 3), a port given as ${ENV_VAR} and a host from an env typedInput', async () => {
     process.env.MQTT_HUB_TEST_MOSQUITTO_PORT = String(mosq.port);
+    process.env.MQTT_HUB_TEST_HOST = '127.0.0.1';
     await helper.load(allNodes, [
       { id: 'f1', type: 'tab', label: 'test' },
-      conn({ protocolVersion: '3', port: '${MQTT_HUB_TEST_MOSQUITTO_PORT}', clientId: 'v31-client' }),
+      conn({ protocolVersion: '3', host: 'MQTT_HUB_TEST_HOST', hostType: 'env', port: '${MQTT_HUB_TEST_MOSQUITTO_PORT}', clientId: 'v31-client' }),
       { id: 'in', z: 'f1', type: 'mqtt-hub-in', broker: 'conn', topic: 'v31/#', datatype: 'utf8', wires: [['rx']] },
       { id: 'out', z: 'f1', type: 'mqtt-hub-out', broker: 'conn', topic: 'v31/t', qos: '2', wires: [] },
       { id: 'rx', z: 'f1', type: 'helper' },
