@@ -128,9 +128,10 @@ async function runRounds(t: TestContext, signal: NodeJS.Signals, rounds: number)
       received.set(text, (received.get(text) ?? 0) + 1);
       if (text === marker) onMarker();
     });
-    // the session queue is in order: once the marker published now arrives, everything before it has
+    // the session queue is in order: once the marker published now arrives, everything before it has.
+    // At QoS 2, because MQTT.js emits a QoS 2 message at PUBREL: a QoS 1 marker could overtake the last ones
     const markerPublisher = await connect(broker.port, { clientId: `kill9-m-${round}`, protocolVersion: 4 });
-    await markerPublisher.publishAsync(`${TOPIC}/marker`, marker, { qos: 1 });
+    await markerPublisher.publishAsync(`${TOPIC}/marker`, marker, { qos: 2 });
     await end(markerPublisher);
     await done;
     await end(sub);
