@@ -169,6 +169,7 @@ export class ConnectionController {
   }
 
   private scheduleGrace(): void {
+    if (this.closed) return; // the config node closed first: nothing is left to keep
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(() => {
       this.graceTimer = null;
@@ -344,7 +345,7 @@ export class ConnectionController {
     const text = err.message;
     if (text === this.lastLoggedError) return; // a reconnect loop logs each distinct failure once
     this.lastLoggedError = text;
-    this.node.log(this.RED._('mqtt-hub.errors.connectionError', { server: this.describeServer(), error: text }));
+    this.node.warn(this.RED._('mqtt-hub.errors.connectionError', { server: this.describeServer(), error: text }));
   }
 
   private async sendSubscribe(filter: string): Promise<void> {
