@@ -13,7 +13,7 @@
 // max_queued_messages). QoS 0 messages are dropped while the remote is down.
 import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
-import type { Properties, PublishPacket, Subscription } from '../codec/types';
+import type { Properties, PublishPacket, QoS, Subscription } from '../codec/types';
 import { type ClientOptions, type MqttClient, MqttError, connect } from '../client';
 import { LocalLink } from './local-link';
 import { type BridgeOptions, type RemoteAddress, type ResolvedBridgeOptions, resolveBridgeOptions } from './options';
@@ -196,8 +196,9 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const properties = forwardedProperties(packet.properties);
     if (packet.qos === 0) {
       done();
-      if (this.client !== undefined && this.clientConnected) {
-        this.client.publish(mapped.topic, packet.payload, { qos: 0, retain, properties }).catch((err: Error) => this.fault(err));
+      const client = this.client;
+      if (client !== undefined && this.clientConnected) {
+        client.publish(mapped.topic, packet.payload, { qos: 0, retain: this.withinRemoteLimits(client, 0, retain).retain, properties }).catch((err: Error) => this.fault(err));
       }
       return;
     }
@@ -208,7 +209,8 @@ export class Bridge extends EventEmitter<BridgeEvents> {
 
   private sendOut(flow: OutgoingFlow, client: MqttClient): void {
     flow.sentOn = client;
-    client.publish(flow.topic, flow.payload, { qos: flow.qos, retain: flow.retain, properties: flow.properties }).then(
+    const { qos, retain } = this.withinRemoteLimits(client, flow.qos, flow.retain);
+    client.publish(flow.topic, flow.payload, { qos, retain, properties: flow.properties }).then(
       () => this.finishOut(flow),
       (err: unknown) => {
         if (err instanceof MqttError && (err.code === 'PUBLISH_REJECTED' || err.code === 'INVALID_ARGUMENT' || err.code === 'PACKET_TOO_LARGE')) {
@@ -221,6 +223,17 @@ export class Bridge extends EventEmitter<BridgeEvents> {
         if (flow.sentOn === client) flow.sentOn = undefined;
       },
     );
+  }
+
+  /**
+   * A 5.0 remote may take less than we have: QoS above its Maximum QoS goes at its maximum
+   * [MQTT-3.2.2-11], RETAIN is cleared when it has no retained messages [MQTT-3.2.2-14].
+   */
+  private withinRemoteLimits(client: MqttClient, qos: QoS, retain: boolean): { qos: QoS; retain: boolean } {
+    const p = client.connack?.properties;
+    if (p === undefined) return { qos, retain };
+    const maximumQoS = (p.maximumQoS ?? 2) as QoS;
+    return { qos: qos > maximumQoS ? maximumQoS : qos, retain: retain && p.retainAvailable !== 0 };
   }
 
   private finishOut(flow: OutgoingFlow): void {

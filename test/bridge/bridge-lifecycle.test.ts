@@ -1,0 +1,131 @@
+// The bridge within its broker and against what the remote allows: a local broker that checks
+// credentials, the broker closing under a running bridge, QoS 2 end to end, MQTT 3.1 and
+// WebSocket transports, and a 5.0 remote with a lower Maximum QoS and no retained messages.
+import { afterEach, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Bridge } from '../../src/bridge';
+import { mosquittoAvailable } from '../helpers/mosquitto';
+import { freePort, waitUntil } from '../helpers/net';
+import { Cleanups, arrival, localBroker, localClient, mosquitto, remoteClient, startBridge } from './helpers';
+
+const skip = mosquittoAvailable() ? false : 'mosquitto is not installed';
+
+describe('bridge lifecycle and transports', { skip, timeout: 30_000 }, () => {
+  const cleanups = new Cleanups();
+  afterEach(() => cleanups.run());
+
+  test('a local broker that authenticates: the bridge session needs localUsername/localPassword', async () => {
+    const { broker } = await localBroker(cleanups, {
+      authenticate: (_client, username, password) => username === 'bridge' && password?.toString() === 'pw',
+    });
+    const remote = await mosquitto(cleanups);
+    const anonymous = new Bridge(broker, { name: 'anon', address: `127.0.0.1:${remote.port}`, topics: [{ pattern: 'x/#' }] });
+    cleanups.add(() => anonymous.stop());
+    await assert.rejects(anonymous.start(), /refused the bridge session/);
+    assert.equal(anonymous.state, 'stopped');
+    const bridge = await startBridge(cleanups, broker, {
+      name: 'auth',
+      address: `127.0.0.1:${remote.port}`,
+      localUsername: 'bridge',
+      localPassword: 'pw',
+      topics: [{ pattern: 'x/#', direction: 'both' }],
+      notifications: false,
+    });
+    assert.equal(bridge.connected, true);
+  });
+
+  test('our broker closing stops the bridge, which tells Mosquitto it is gone', async () => {
+    const { broker } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('$SYS/broker/connection/edge-3/state', { qos: 1 });
+    const bridge = await startBridge(cleanups, broker, {
+      name: 'closing',
+      remoteClientId: 'edge-3',
+      address: `127.0.0.1:${remote.port}`,
+      topics: [{ pattern: 'x/#', direction: 'both' }],
+    });
+    await arrival(far.received, '1');
+    await broker.close();
+    await waitUntil(() => bridge.state === 'stopped', 5000, 'the bridge to stop');
+    await arrival(far.received, '0');
+  });
+
+  test('QoS 2 end to end under 5.0', async () => {
+    const { broker, port } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('q2/#', { qos: 2 });
+    const local = await localClient(cleanups, port);
+    await local.client.subscribe('q2/#', { qos: 2 });
+    await startBridge(cleanups, broker, {
+      name: 'qos2',
+      address: `127.0.0.1:${remote.port}`,
+      protocolVersion: 'mqttv50',
+      topics: [
+        { pattern: 'q2/out', direction: 'out', qos: 2 },
+        { pattern: 'q2/in', direction: 'in', qos: 2 },
+      ],
+      notifications: false,
+    });
+    await local.client.publish('q2/out', 'exactly-once-out', { qos: 2 });
+    assert.equal((await arrival(far.received, 'exactly-once-out')).qos, 2);
+    await far.client.publishAsync('q2/in', 'exactly-once-in', { qos: 2 });
+    assert.equal((await arrival(local.received, 'exactly-once-in')).qos, 2);
+  });
+
+  test('MQTT 3.1 bridge protocol and a WebSocket address', async () => {
+    const wsPort = await freePort();
+    const remote = await mosquitto(cleanups, { extraConfig: [`listener ${wsPort} 127.0.0.1`, 'protocol websockets'] });
+    const { broker, port } = await localBroker(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('v/#', { qos: 1 });
+    await startBridge(cleanups, broker, {
+      name: 'v31',
+      // 3.1 allows client identifiers of at most 23 characters
+      remoteClientId: 'edge-v31',
+      address: `127.0.0.1:${remote.port}`,
+      protocolVersion: 'mqttv31',
+      topics: [{ pattern: 'v/31', direction: 'out', qos: 1 }],
+      notifications: false,
+    });
+    await startBridge(cleanups, broker, {
+      name: 'ws',
+      address: `ws://127.0.0.1:${wsPort}/mqtt`,
+      protocolVersion: 'mqttv50',
+      topics: [{ pattern: 'v/ws', direction: 'out', qos: 1 }],
+      notifications: false,
+    });
+    const local = await localClient(cleanups, port);
+    await local.client.publish('v/31', 'over-3.1', { qos: 1 });
+    await local.client.publish('v/ws', 'over-websocket', { qos: 1 });
+    await arrival(far.received, 'over-3.1');
+    await arrival(far.received, 'over-websocket');
+  });
+
+  test("a 5.0 remote's Maximum QoS and Retain Available are respected [MQTT-3.2.2-11], [MQTT-3.2.2-14]", async () => {
+    const remote = await mosquitto(cleanups, { extraConfig: ['max_qos 1', 'retain_available false'] });
+    const { broker, port } = await localBroker(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('lim/#', { qos: 1 });
+    const bridge = await startBridge(cleanups, broker, {
+      name: 'limits',
+      address: `127.0.0.1:${remote.port}`,
+      protocolVersion: 'mqttv50',
+      topics: [{ pattern: 'lim/#', direction: 'out', qos: 2 }],
+      notifications: false,
+    });
+    let disconnects = 0;
+    bridge.on('disconnect', () => disconnects++);
+    const local = await localClient(cleanups, port);
+    await local.client.publish('lim/a', 'qos2-retained', { qos: 2, retain: true });
+    await local.client.publish('lim/b', 'after', { qos: 1 });
+    const m = await arrival(far.received, 'qos2-retained');
+    assert.equal(m.qos, 1);
+    assert.equal(m.retain, false);
+    await arrival(far.received, 'after');
+    // Mosquitto disconnects a client whose PUBLISH exceeds its limits (0x9B, 0x9A) before it
+    // forwards what that client sends next
+    assert.equal(disconnects, 0);
+  });
+});
