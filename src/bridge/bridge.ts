@@ -103,8 +103,8 @@ export class Bridge extends EventEmitter<BridgeEvents> {
    */
   async start(): Promise<void> {
     if (this.currentState !== 'stopped') return;
-    await this.stopping;
     this.currentState = 'connecting';
+    await this.stopping;
     const o = this.options;
     const link = new LocalLink(this.broker, { clientId: o.localClientId, username: o.localUsername, password: o.localPassword });
     this.link = link;

@@ -78,6 +78,41 @@ describe('bridge connection to mosquitto', { skip, timeout: 30_000 }, () => {
     });
   }
 
+  test("the queue while Mosquitto is down is bounded: the bridge's in-flight window plus our broker's max_queued_messages", async () => {
+    const { broker, port } = await localBroker(cleanups, { maxInflightMessages: 2, maxQueuedMessages: 5 });
+    const remote = await mosquitto(cleanups, { persistence: true, extraConfig: ['user root'] });
+    const far = await remoteClient(cleanups, remote.port, 4, { clean: false, clientId: 'far-bounded' });
+    await far.client.subscribeAsync('b/#', { qos: 1 });
+    const bridge = await startBridge(cleanups, broker, {
+      name: 'bounded',
+      address: `127.0.0.1:${remote.port}`,
+      cleanSession: true,
+      topics: [{ pattern: 'b/#', direction: 'out', qos: 1 }],
+      notifications: false,
+    });
+    const dropped: string[] = [];
+    broker.on('dropped', (message, clientId, reason) => {
+      if (clientId === bridge.options.localClientId) dropped.push(`${message.payload.toString()} ${reason}`);
+    });
+    const down = once(bridge, 'disconnect');
+    await remote.stop();
+    await withTimeout(down, 10_000, 'the bridge to see Mosquitto go');
+    const local = await localClient(cleanups, port);
+    for (let i = 1; i <= 10; i++) await local.client.publish(`b/${i}`, `m${i}`, { qos: 1 });
+    await waitUntil(() => bridge.pendingCount === 2, 5000, 'the in-flight window to fill');
+    assert.deepEqual(dropped, ['m8 queue-full', 'm9 queue-full', 'm10 queue-full']);
+    const up = once(bridge, 'connect');
+    await remote.restart();
+    await withTimeout(up, 10_000, 'the bridge to reconnect');
+    // published after the queue: once it is in, everything queued before it is in too
+    await local.client.publish('b/marker', 'marker', { qos: 1 });
+    await arrival(far.received, 'marker');
+    assert.deepEqual(
+      far.received.map((m) => m.payload),
+      ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'marker'],
+    );
+  });
+
   test('notifications: state 1 retained on both brokers while connected, 0 once stopped', async () => {
     const { broker, port } = await localBroker(cleanups);
     const remote = await mosquitto(cleanups);
