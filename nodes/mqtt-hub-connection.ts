@@ -16,7 +16,10 @@ export = function (RED: NodeAPI): void {
         if (config[`${key}Type`] === 'env' && typeof config[key] === 'string') config[key] = RED.util.evaluateNodeProperty(config[key], 'env', node, null);
       }
       const credentials = (node.credentials ?? {}) as { user?: string; password?: string };
-      node.controller = new ConnectionController(RED, node, readConnectionSettings(config, credentials));
+      const settings = readConnectionSettings(config, credentials);
+      // A kept session needs a stable client id: a generated one is new on every start.
+      if (!settings.cleanStart && !settings.clientId) node.warn(RED._('mqtt-hub.errors.sessionWithoutClientId'));
+      node.controller = new ConnectionController(RED, node, settings);
     } catch (err) {
       node.settingsError = (err as Error).message;
       node.error(RED._('mqtt-hub.errors.badSettings', { error: node.settingsError }));
