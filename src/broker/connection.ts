@@ -57,6 +57,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Acknowledgements waiting for store writes, chained to keep their order. */
+  private ackChain: Promise<void> | undefined;
   private readonly recipient: PublishRecipient = { protocolVersion: 4, qos: 0, retain: false };
 
   constructor(
@@ -253,6 +255,32 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.core.stats.bytesSent += buf.length;
     this.core.stats.messagesSent++;
     this.stream.write(buf);
+  }
+
+  /**
+   * Sends an acknowledgement once `after` (store writes) resolved, in the order the PUBLISHes came
+   * [MQTT-4.6.0-2], [MQTT-4.6.0-3]. Without writes pending it goes at once: the default path stays
+   * synchronous. A failed write closes the connection unacknowledged, so the client sends it again.
+   */
+  acknowledge(after: Promise<unknown> | undefined, packet: Packet): void {
+    if (after === undefined && this.ackChain === undefined) {
+      this.send(packet);
+      return;
+    }
+    const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
+      .then(() => after)
+      .then(
+        () => {
+          this.send(packet);
+          if (this.ackChain === chain) this.ackChain = undefined;
+        },
+        (err: Error) => {
+          this.core.log.error(`client ${this.label()}: store write failed, not acknowledging: ${err.message}`);
+          this.close('store-error', 0x80);
+          if (this.ackChain === chain) this.ackChain = undefined;
+        },
+      );
+    this.ackChain = chain;
   }
 
   /** Sends what this tick wrote, as one batch. */

@@ -8,7 +8,7 @@ import { Log } from './logger';
 import type { BrokerMessage } from './message';
 import { type BrokerOptions, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
 import { Router } from './router';
-import { SESSION_NEVER_EXPIRES, Session } from './session';
+import { SESSION_NEVER_EXPIRES, Session, type SessionJournal } from './session';
 import { BrokerStats } from './stats';
 import { deleteSession, saveSession } from './persistence';
 import { MemoryStore } from './store/memory-store';
@@ -34,6 +34,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   retainedCount = 0;
   protected closing = false;
   private dropLoggedAt = 0;
+  /** Store writes caused by the routing under way (see collectWrites). */
+  private pendingWrites: Promise<void>[] | null = null;
   private dropsSinceLog = 0;
   /** CONNACK properties advertising what we support, the same for every 5.0 client. */
   readonly connackProperties: Properties;
@@ -76,8 +78,71 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   storeRetained(message: BrokerMessage): void {
     // a zero-byte retained message removes the stored one and is itself not stored [MQTT-3.3.1-10], [MQTT-3.3.1-11]
-    this.store.storeRetained(message).catch((err: Error) => this.log.error(`store: retained ${message.topic}: ${err.message}`));
+    this.recordWrite(this.store.storeRetained(message), `retained ${message.topic}`);
   }
+
+  /**
+   * Runs `route` and returns the store writes it caused (retained message, durable sessions' queues and
+   * in-flight tables), so that the publisher's acknowledgement can wait for them; undefined when none.
+   */
+  collectWrites(route: () => void): Promise<unknown> | undefined {
+    if (!this.persistent) {
+      route();
+      return undefined;
+    }
+    const outer = this.pendingWrites;
+    const writes: Promise<void>[] = [];
+    this.pendingWrites = writes;
+    try {
+      route();
+    } finally {
+      this.pendingWrites = outer;
+    }
+    return writes.length === 0 ? undefined : Promise.all(writes);
+  }
+
+  private recordWrite(write: Promise<void>, what: string): void {
+    if (this.pendingWrites !== null) this.pendingWrites.push(write);
+    else write.catch((err: Error) => this.log.error(`store: ${what}: ${err.message}`));
+  }
+
+  /** Durable sessions (persistent, with a store given) write each change of their queue and flights. */
+  readonly journal: SessionJournal = {
+    queued: (session, d) =>
+      this.recordWrite(
+        this.store.enqueue(session.clientId, { message: d.message, qos: d.qos, retain: d.retain, subscriptionIdentifiers: d.subscriptionIdentifiers }),
+        `queue of ${session.clientId}`,
+      ),
+    dequeued: (session, count) => {
+      if (this.store.dequeue !== undefined) {
+        this.recordWrite(this.store.dequeue(session.clientId, count), `queue of ${session.clientId}`);
+        return;
+      }
+      // a store without dequeue: the queue is written again as it is now
+      const store = this.store;
+      const rest = session.queuedDeliveries();
+      const rewrite = (async () => {
+        await store.clearQueued(session.clientId);
+        for (const d of rest) {
+          await store.enqueue(session.clientId, { message: d.message, qos: d.qos, retain: d.retain, subscriptionIdentifiers: d.subscriptionIdentifiers });
+        }
+      })();
+      this.recordWrite(rewrite, `queue of ${session.clientId}`);
+    },
+    inflight: (session, e) =>
+      this.recordWrite(
+        this.store.putInflight(session.clientId, {
+          packetId: e.packetId,
+          state: e.state,
+          message: e.message,
+          qos: e.qos,
+          retain: e.retain,
+          subscriptionIdentifiers: e.subscriptionIdentifiers,
+        }),
+        `in-flight of ${session.clientId}`,
+      ),
+    released: (session, packetId) => this.recordWrite(this.store.removeInflight(session.clientId, packetId), `in-flight of ${session.clientId}`),
+  };
 
   newSession(clientId: string, window: number): Session {
     const session = new Session(clientId, this.options.maxQueuedMessages, window, this.dropHandler);

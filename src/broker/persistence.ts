@@ -117,6 +117,7 @@ export async function restoreSessions(core: BrokerCore): Promise<number> {
     for (const d of await store.getQueued(stored.clientId)) {
       session.deliver(d.message, d.qos, d.retain === true, d.subscriptionIdentifiers, now);
     }
+    session.journal = core.journal; // from now on, as for any durable session
     core.sessionOffline(session, expiry === SESSION_NEVER_EXPIRES ? 0 : gone + expiry * 1000 - now);
     restored++;
   }

@@ -41,6 +41,18 @@ export interface SessionSubscription {
   shared: boolean;
 }
 
+/**
+ * Where a durable session records each change of its queue and in-flight table (the store, through
+ * the broker), so that a broker killed at any moment finds them again. Null for other sessions.
+ */
+export interface SessionJournal {
+  queued(session: Session, delivery: Delivery): void;
+  /** The first `count` queued deliveries left the queue (sent, or dropped as expired). */
+  dequeued(session: Session, count: number): void;
+  inflight(session: Session, entry: InflightEntry): void;
+  released(session: Session, packetId: number): void;
+}
+
 export type DropHandler = (message: BrokerMessage, clientId: string, reason: DropReason) => void;
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
@@ -63,6 +75,8 @@ export class Session {
   disconnectedAt: number | undefined;
   /** Protocol level of the client that last connected to the session (RETAIN and 5.0-only fields). */
   protocolVersion = 4;
+
+  journal: SessionJournal | null = null;
 
   /** Scratch state of the router while it matches one message (see Router). */
   matchStamp = 0;
@@ -116,6 +130,7 @@ export class Session {
       return;
     }
     this.queue.push(delivery);
+    this.journal?.queued(this, delivery);
   }
 
   /** PUBACK for a QoS 1 delivery; false when no such delivery is in flight. */
@@ -123,6 +138,7 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.qos !== 1) return false;
     this.inflight.delete(packetId);
+    this.journal?.released(this, packetId);
     this.drain(now);
     return true;
   }
@@ -136,10 +152,14 @@ export class Session {
     if (entry === undefined || entry.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       this.inflight.delete(packetId);
+      this.journal?.released(this, packetId);
       this.drain(now);
       return true;
     }
-    entry.state = 'pubrel';
+    if (entry.state === 'publish') {
+      entry.state = 'pubrel';
+      this.journal?.inflight(this, entry);
+    }
     this.outlet?.sendPubrel(packetId);
     return true;
   }
@@ -149,6 +169,7 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.state !== 'pubrel') return false;
     this.inflight.delete(packetId);
+    this.journal?.released(this, packetId);
     this.drain(now);
     return true;
   }
@@ -165,6 +186,7 @@ export class Session {
       if (entry.state === 'pubrel') outlet.sendPubrel(entry.packetId);
       else if (!outlet.sendPublish(entry, entry.packetId, true)) {
         this.inflight.delete(entry.packetId);
+        this.journal?.released(this, entry.packetId);
         this.onDrop(entry.message, this.clientId, 'too-large');
       }
     }
@@ -192,11 +214,15 @@ export class Session {
 
   /** Moves queued deliveries into the window while the client is connected; expired ones are dropped. */
   drain(now: number): void {
+    let moved = 0;
     while (this.outlet !== null && this.queueHead < this.queue.length && this.inflight.size < this.window) {
       const delivery = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined as unknown as Delivery;
-      this.send(delivery, now);
+      this.send(delivery, now); // an expired one is dropped and leaves the window as it was
+      moved++;
     }
+    // recorded after the in-flight entries: a crash between the writes may repeat a message, never lose it
+    if (moved > 0) this.journal?.dequeued(this, moved);
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
       this.queueHead = 0;
@@ -220,7 +246,9 @@ export class Session {
       // larger than the client accepts: not sent at all [MQTT-3.1.2-25]
       this.inflight.delete(packetId);
       this.onDrop(delivery.message, this.clientId, 'too-large');
+      return;
     }
+    this.journal?.inflight(this, entry);
   }
 
   /** A packet id not in use by another outbound flow [MQTT-2.2.1-3]. */

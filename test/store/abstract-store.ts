@@ -118,6 +118,15 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
         assert.deepEqual(await store.getQueued('c'), []);
       });
 
+      test('dequeue, where implemented, removes from the head', async () => {
+        if (store.dequeue === undefined) return;
+        for (let i = 0; i < 4; i++) await store.enqueue('c', { message: msg('t', String(i)), qos: 1 });
+        await store.dequeue('c', 3);
+        assert.deepEqual((await store.getQueued('c')).map((e) => e.message.payload.toString()), ['3']);
+        await store.dequeue('c', 5);
+        assert.deepEqual(await store.getQueued('c'), []);
+      });
+
       test('queues are per client', async () => {
         await store.enqueue('a', { message: msg('t', 'for a'), qos: 1 });
         await store.enqueue('b', { message: msg('t', 'for b'), qos: 1 });

@@ -150,6 +150,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
+  session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
   saveSession(core, session);
 
   c.keepalive = pending.keepalive;

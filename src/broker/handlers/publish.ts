@@ -39,7 +39,7 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   if (p.qos === 2) {
     if (session.inboundQos2.has(p.packetId!)) {
       // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
-      c.send({ type: 'pubrec', packetId: p.packetId! });
+      c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
       return;
     }
     // more unacknowledged QoS 2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-9]
@@ -93,16 +93,18 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     if (forwarded.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + forwarded.messageExpiryInterval * 1000;
   }
   if (p.qos === 2) c.session!.inboundQos2.add(p.packetId!);
-  c.core.publishMessage(message, c.id);
-  acknowledge(c, p, 0);
+  const core = c.core;
+  // with a store, the acknowledgement waits until the message is written where it has to survive
+  const written = p.qos === 0 ? (core.publishMessage(message, c.id), undefined) : core.collectWrites(() => core.publishMessage(message, c.id));
+  acknowledge(c, p, 0, undefined, written);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */
-function acknowledge(c: Connection, p: PublishPacket, reasonCode: number, reasonString?: string): void {
+function acknowledge(c: Connection, p: PublishPacket, reasonCode: number, reasonString?: string, after?: Promise<unknown>): void {
   if (p.qos === 0) return;
   const v5 = c.protocolVersion === 5;
   // 3.1.1 has no way to refuse a PUBLISH: it is acknowledged as usual and dropped
-  c.send({
+  c.acknowledge(after, {
     type: p.qos === 1 ? 'puback' : 'pubrec',
     packetId: p.packetId!,
     reasonCode: v5 ? reasonCode : undefined,

@@ -83,6 +83,10 @@ export class MemoryStore implements BrokerStore {
     return record === undefined ? [] : record.queue.map((d) => ({ ...d }));
   }
 
+  async dequeue(clientId: string, count: number): Promise<void> {
+    this.sessions.get(clientId)?.queue.splice(0, count);
+  }
+
   async clearQueued(clientId: string): Promise<void> {
     const record = this.sessions.get(clientId);
     if (record !== undefined) record.queue.length = 0;

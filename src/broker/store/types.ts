@@ -56,6 +56,11 @@ export interface BrokerStore {
   enqueue(clientId: string, delivery: StoredDelivery): Promise<void>;
   /** The queue in order, without removing it. */
   getQueued(clientId: string): Promise<StoredDelivery[]>;
+  /**
+   * Removes the first `count` queued deliveries (they went into flight). Optional: without it the
+   * broker rewrites the queue (clearQueued, then enqueue of what is left), which costs more.
+   */
+  dequeue?(clientId: string, count: number): Promise<void>;
   clearQueued(clientId: string): Promise<void>;
 
   putInflight(clientId: string, entry: StoredInflight): Promise<void>;
