@@ -231,12 +231,17 @@ export class ByteReader {
   }
 }
 
+/** A Buffer that is a small view of a large one (a payload in a socket's read chunk) is copied. */
+const OVERSIZED_BY = 4096;
+
 /**
- * A deep copy without the keys whose value is undefined, Buffers shared: what the store keeps in
- * memory is then exactly what it reads back from its files.
+ * A deep copy without the keys whose value is undefined: what the store keeps in memory is then
+ * exactly what it reads back from its files. Buffers are shared, unless they are views of a much
+ * larger buffer that the store would otherwise keep alive for as long as it keeps the message.
  */
 export function plainCopy<T>(v: T): T {
-  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v;
+  if (Buffer.isBuffer(v)) return (v.buffer.byteLength > v.length + OVERSIZED_BY ? Buffer.from(v) : v) as T;
+  if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((item: unknown) => plainCopy(item)) as T;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(v)) {

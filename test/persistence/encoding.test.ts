@@ -50,6 +50,16 @@ describe('disk store encoding', () => {
     assert.deepEqual(plainCopy({ a: 1, b: undefined, c: { d: undefined, e: [1] } }), { a: 1, c: { e: [1] } });
   });
 
+  test('a payload that is a small view of a large read buffer is copied, a payload of its own is shared', () => {
+    const chunk = Buffer.alloc(64 * 1024, 3);
+    const view = chunk.subarray(100, 120);
+    const copied = plainCopy({ payload: view }).payload;
+    assert.ok(copied.equals(view));
+    assert.ok(copied.buffer.byteLength < chunk.length, 'does not keep the 64 KiB chunk alive');
+    const own = Buffer.alloc(50_000, 1);
+    assert.equal(plainCopy({ payload: own }).payload, own);
+  });
+
   test('bytes that are not a value are a DecodeError, never a huge allocation', () => {
     const w = new ByteWriter();
     w.value(['x', Buffer.from('yz')]);
