@@ -50,6 +50,8 @@ export class ConnectionController {
   private settings: ConnectionSettings;
   private graceTimer: NodeJS.Timeout | null = null;
   private stopWatchingBroker: (() => void) | null = null;
+  /** A start waiting for the broker node to listen (broker-node mode). */
+  private awaitingBroker: { firstResult?: (err?: Error) => void } | null = null;
   private closed = false;
   /** Set by a dynamic `disconnect`: stay down until a `connect` action. */
   private heldDown = false;
@@ -155,10 +157,16 @@ export class ConnectionController {
     await this.stop();
   }
 
+  private unwatchBrokerNode(): void {
+    this.stopWatchingBroker?.();
+    this.stopWatchingBroker = null;
+  }
+
   /** The config node closes: no more reconnects, the close message, a clean DISCONNECT, no timers left. */
   async close(): Promise<void> {
     this.closed = true;
     this.cancelGrace();
+    this.unwatchBrokerNode();
     await this.stop();
     this.users.clear();
     this.connectListeners.clear();
@@ -210,23 +218,35 @@ export class ConnectionController {
     }
     this.setState('connecting');
     if (this.settings.serverType === 'broker-node') {
+      this.watchBrokerNode();
       const endpoint = brokerEndpoint(this.settings.brokerNode);
       if (!endpoint) {
         // The broker node has not started listening yet: wait for it rather than fail a first dial.
-        this.stopWatchingBroker?.();
-        this.stopWatchingBroker = watchBroker(this.settings.brokerNode, (ep) => {
-          if (!ep || this.client || this.closed || this.heldDown) return;
-          this.stopWatchingBroker?.();
-          this.stopWatchingBroker = null;
-          this.start(firstResult);
-        });
+        this.awaitingBroker = { firstResult };
         return;
       }
-      const host = endpoint.host === '0.0.0.0' || endpoint.host === '::' || endpoint.host === '' ? '127.0.0.1' : endpoint.host;
-      this.open(`mqtt://${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`, firstResult);
+      this.open(brokerNodeUrl(endpoint), firstResult);
       return;
     }
     this.open(serverUrl(this.settings), firstResult);
+  }
+
+  /**
+   * Follows the broker node for as long as this connection may use it: dials it when it starts
+   * listening, and dials again when a redeploy moves it to another port.
+   */
+  private watchBrokerNode(): void {
+    if (this.stopWatchingBroker) return;
+    this.stopWatchingBroker = watchBroker(this.settings.brokerNode, (endpoint) => {
+      if (!endpoint || this.closed || this.heldDown || this.settings.serverType !== 'broker-node') return;
+      if (!this.client) {
+        const waiting = this.awaitingBroker;
+        this.awaitingBroker = null;
+        if (waiting) this.start(waiting.firstResult);
+        return;
+      }
+      if (brokerNodeUrl(endpoint) !== this.currentUrl) void this.stop().then(() => this.start());
+    });
   }
 
   private clientOptions(url: string): ClientOptions {
@@ -378,8 +398,7 @@ export class ConnectionController {
 
   /** Ends the client: the close message first when connected, a DISCONNECT, the socket gone within END_TIMEOUT_MS. */
   private async stop(): Promise<void> {
-    this.stopWatchingBroker?.();
-    this.stopWatchingBroker = null;
+    this.awaitingBroker = null;
     const client = this.client;
     if (!client) {
       this.setState('idle');
@@ -397,6 +416,12 @@ export class ConnectionController {
     // The engine may still report a late error on its way down; nobody listens any more, so swallow it.
     client.on('error', () => undefined);
   }
+}
+
+/** Where to dial a broker node in this Node-RED: its own address, or loopback when it listens on all. */
+function brokerNodeUrl(endpoint: { host: string; port: number }): string {
+  const host = endpoint.host === '0.0.0.0' || endpoint.host === '::' || endpoint.host === '' ? '127.0.0.1' : endpoint.host;
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`;
 }
 
 function lifecycleFields(props: Properties | undefined): PublishFields {

@@ -143,6 +143,31 @@ describe('deploys and redeploys', { skip }, () => {
     assert.equal(servers(), baseServers, 'listener closed');
   });
 
+  test('a redeploy that moves the broker node to another port: the connection follows it', async () => {
+    const flow = (port: number): Record<string, unknown>[] => [
+      { id: 'f1', type: 'tab', label: 'test' },
+      { id: 'broker', z: 'f1', type: 'mqtt-hub-broker', port: String(port), sysInterval: '0', wires: [[]] },
+      { id: 'conn', type: 'mqtt-hub-connection', serverType: 'broker-node', brokerNode: 'broker', protocolVersion: '5', reconnectPeriod: '100' },
+      { id: 'in', z: 'f1', type: 'mqtt-hub-in', broker: 'conn', topic: 'mv/#', datatype: 'utf8', wires: [['rx']] },
+      { id: 'rx', z: 'f1', type: 'helper' },
+      { id: 'out', z: 'f1', type: 'mqtt-hub-out', broker: 'conn', topic: 'mv/t', qos: '1', wires: [] },
+    ];
+    const first = await freePort();
+    await helper.load(allNodes, flow(first));
+    await waitForStatus(helper.getNode('out'), (s) => s.fill === 'green', 'connected');
+    const second = await freePort();
+    // Only the broker node changes: the connection node keeps running and must dial the new port.
+    await helper.setFlows(flow(second), 'nodes');
+    const rx = collect(helper.getNode('rx'));
+    await waitUntil(async () => {
+      helper.getNode('out').receive({ payload: 'moved' });
+      await new Promise((r) => setTimeout(r, 30));
+      return rx.length > 0;
+    }, 8000, 'message through the moved broker');
+    const onSecond = (s: net.Socket) => s.remotePort === second;
+    assert.equal(sockets(onSecond), 1, 'the client dials the new port');
+  });
+
   test('two connections with one client id: a takeover-loop warning names the id [MQTT-3.1.4-3]', async () => {
     await helper.load(allNodes, [
       { id: 'f1', type: 'tab', label: 'test' },
