@@ -143,7 +143,7 @@ export class DiskStore implements BrokerStore {
   /**
    * Starts a compaction unless one is running: the state as of now becomes snapshot N+1 and the
    * records from now on go to log N+1. Until the snapshot is durable, snapshot N with logs N and
-   * N+1 hold everything; afterwards generation N stays as the fallback and N-1 is removed.
+   * N+1 hold everything; afterwards generation N stays as the fallback and older ones are removed.
    * Resolves when the snapshot is written.
    */
   compact(): Promise<void> {
@@ -155,7 +155,7 @@ export class DiskStore implements BrokerStore {
     this.lastSnapshotBytes = data.length;
     this.compaction = (async () => {
       await writeFileAtomically(this.directory, snapshotName(generation), data);
-      await this.removeBefore(generation - 1);
+      await this.removeOlderGenerations(generation);
     })()
       .catch((err: Error) => this.log.error(`compaction into ${snapshotName(generation)} failed: ${err.message}`))
       .finally(() => {
@@ -166,10 +166,17 @@ export class DiskStore implements BrokerStore {
     return this.compaction;
   }
 
-  private async removeBefore(generation: number): Promise<void> {
+  /**
+   * Once snapshot `generation` is durable: keeps the newest snapshot before it (the fallback, which
+   * need not be generation - 1 when a compaction failed in between) with the logs from there on,
+   * and removes everything older.
+   */
+  private async removeOlderGenerations(generation: number): Promise<void> {
     const listing = await listDirectory(this.directory);
-    for (const g of listing.snapshots) if (g < generation) await removeIfPresent(path.join(this.directory, snapshotName(g)));
-    for (const g of listing.logs) if (g < generation) await removeIfPresent(path.join(this.directory, logName(g)));
+    const older = listing.snapshots.filter((g) => g < generation);
+    const keep = older.length > 0 ? older[older.length - 1] : generation;
+    for (const g of listing.snapshots) if (g < keep) await removeIfPresent(path.join(this.directory, snapshotName(g)));
+    for (const g of listing.logs) if (g < keep) await removeIfPresent(path.join(this.directory, logName(g)));
     await removeIfPresent(path.join(this.directory, CORRUPT_SNAPSHOT));
   }
 

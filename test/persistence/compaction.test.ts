@@ -61,6 +61,32 @@ describe('disk store: compaction and snapshots', () => {
     }
   });
 
+  test('a compaction that failed (the snapshot could not be written) leaves the older generation as the fallback', async () => {
+    const dir = freshDir();
+    const reference = new MemoryStore();
+    const changes = await makeChanges(29, 90, reference);
+    const logger = captureLogger();
+    const store = await DiskStore.open({ directory: dir, logger });
+    for (const change of changes.slice(0, 30)) await change(store);
+    // a directory where the temporary file goes: the snapshot of generation 2 cannot be written
+    const blocker = path.join(dir, 'snapshot-00000002.mqhs.tmp');
+    fs.mkdirSync(blocker);
+    await store.compact();
+    assert.match(logger.lines.join('\n'), /compaction into snapshot-00000002\.mqhs failed/);
+    fs.rmdirSync(blocker);
+    for (const change of changes.slice(30, 60)) await change(store);
+    await store.compact();
+    for (const change of changes.slice(60)) await change(store);
+    await store.close();
+    assert.deepEqual(snapshots(dir), ['snapshot-00000001.mqhs', 'snapshot-00000003.mqhs']);
+    assert.deepEqual(logs(dir), ['log-00000001.mqhl', 'log-00000002.mqhl', 'log-00000003.mqhl']);
+    // the newest snapshot damaged: generation 1 and the three logs still hold everything
+    fs.writeFileSync(path.join(dir, 'snapshot-00000003.mqhs'), 'damaged');
+    const reopened = await DiskStore.open({ directory: dir, logger: captureLogger() });
+    assert.deepEqual(await dump(reopened), await dump(reference));
+    await reopened.close();
+  });
+
   test('every snapshot damaged: starts anyway from the logs there are, and says so', async () => {
     const dir = freshDir();
     const reference = new MemoryStore();
