@@ -31,8 +31,9 @@ export function deleteSession(core: BrokerCore, clientId: string): void {
   core.store.deleteSession(clientId).catch(warn(core, `delete session ${clientId}`));
 }
 
-export function saveSubscriptions(core: BrokerCore, session: Session, subscriptions: SessionSubscription[]): void {
-  if (!core.persistent || !persists(session) || subscriptions.length === 0) return;
+/** The write, for SUBACK to wait for; undefined when nothing is written. */
+export function saveSubscriptions(core: BrokerCore, session: Session, subscriptions: SessionSubscription[]): Promise<void> | undefined {
+  if (!core.persistent || !persists(session) || subscriptions.length === 0) return undefined;
   const stored: StoredSubscription[] = subscriptions.map((s) => ({
     topicFilter: s.topicFilter,
     qos: s.qos,
@@ -41,7 +42,7 @@ export function saveSubscriptions(core: BrokerCore, session: Session, subscripti
     retainHandling: s.retainHandling,
     subscriptionIdentifier: s.subscriptionIdentifier,
   }));
-  core.store.addSubscriptions(session.clientId, stored).catch(warn(core, `subscriptions of ${session.clientId}`));
+  return core.store.addSubscriptions(session.clientId, stored);
 }
 
 export function removeSubscriptions(core: BrokerCore, session: Session, topicFilters: string[]): void {

@@ -73,11 +73,12 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     added.push({ subscription, isNew });
     accepted.push({ ...s, qos: code as QoS });
   }
-  saveSubscriptions(core, session, added.map((a) => a.subscription));
+  const written = saveSubscriptions(core, session, added.map((a) => a.subscription));
   // SUBACK with one reason code per filter, in order [MQTT-3.8.4-1], [MQTT-3.9.3-1]
   const failed = v5 ? p.subscriptions.filter((_, i) => reasonCodes[i] >= 0x80) : [];
   const reasonString = failed.length > 0 ? `refused: ${failed.map((s) => `${s.topicFilter} (${reasonCodeName(reasonCodes[p.subscriptions.indexOf(s)])})`).join(', ')}` : undefined;
-  c.send({ type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
+  // with a store, SUBACK waits until the subscriptions are written
+  c.acknowledge(written, { type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
   if (accepted.length > 0) {
     if (core.log.enabled('debug')) core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
     if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
