@@ -102,7 +102,7 @@ export class DiskStore implements BrokerStore {
     this.lastSnapshotBytes = recovered.snapshotBytes;
     this.commitLog = new CommitLog(this.directory, recovered.log, this.fsync, this.options.fsyncIntervalMs ?? 1000);
     // a snapshot that failed its checks is replaced by a good one at once
-    if (recovered.snapshotFallback) this.compact();
+    if (recovered.snapshotFallback) void this.compact();
     else this.maybeCompact();
   }
 
