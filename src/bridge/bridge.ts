@@ -43,6 +43,9 @@ interface OutgoingFlow {
   sentOn: MqttClient | undefined;
 }
 
+/** How long stop() waits for the remote to acknowledge the state 0 notification. */
+const STOP_NOTIFICATION_GRACE_MS = 1000;
+
 /** What of a message's properties crosses a hop: never the Topic Alias or Subscription Identifiers. */
 function forwardedProperties(properties: Properties | undefined): Properties | undefined {
   if (properties === undefined) return undefined;
@@ -105,14 +108,11 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     if (this.currentState !== 'stopped') return;
     this.currentState = 'connecting';
     await this.stopping;
+    if (this.state === 'stopped') return; // stop() came first
     const o = this.options;
     const link = new LocalLink(this.broker, { clientId: o.localClientId, username: o.localUsername, password: o.localPassword });
     this.link = link;
     link.on('message', (packet, done) => this.onLocalMessage(packet, done));
-    link.on('close', () => {
-      // the broker is closing (or dropped the session): nothing left to bridge
-      if (this.link === link) void this.stop();
-    });
     try {
       await link.open();
       // Mosquitto's first notification: not connected yet
@@ -121,12 +121,20 @@ export class Bridge extends EventEmitter<BridgeEvents> {
       // messages are asked for on each connection instead (subscribeLocal(true)).
       await this.subscribeLocal(false);
     } catch (err) {
+      // stopped meanwhile: stop() has closed the link, which is why this failed
+      if (this.link !== link) return;
       this.link = undefined;
       this.currentState = 'stopped';
       await link.close();
       throw err;
     }
-    this.connectRemote();
+    if (this.link !== link) return;
+    link.on('close', () => {
+      // the broker is closing (or dropped the session): nothing left to bridge
+      if (this.link === link) void this.stop();
+    });
+    if (link.isOpen) this.connectRemote();
+    else void this.stop();
   }
 
   /** Closes the remote connection (its state 0 published first) and the local session. */
@@ -146,7 +154,13 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     if (client !== undefined) {
       // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]: say it ourselves
       if (this.clientConnected && o.notifications && !o.notificationsLocalOnly) {
-        await client.publish(o.notificationTopic, '0', { qos: 1, retain: true }).catch(() => undefined);
+        // bounded: a remote that stopped answering must not hold up the stop
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          client.publish(o.notificationTopic, '0', { qos: 1, retain: true }).catch(() => undefined),
+          new Promise((resolve) => (grace = setTimeout(resolve, STOP_NOTIFICATION_GRACE_MS))),
+        ]);
+        clearTimeout(grace);
       }
       this.clientConnected = false;
       await client.end();
@@ -154,8 +168,8 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     for (const flow of this.outgoing) flow.sentOn = undefined;
     const link = this.link;
     this.link = undefined;
-    if (link !== undefined && link.isOpen) {
-      if (o.notifications) await this.notifyLocal('0', link).catch(() => undefined);
+    if (link !== undefined) {
+      if (o.notifications && link.isOpen) await this.notifyLocal('0', link).catch(() => undefined);
       await link.close();
     }
     // what the remote never acknowledged is left unacknowledged locally: the session ends with it

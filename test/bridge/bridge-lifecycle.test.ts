@@ -3,6 +3,7 @@
 // WebSocket transports, and a 5.0 remote with a lower Maximum QoS and no retained messages.
 import { afterEach, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Bridge } from '../../src/bridge';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { freePort, waitUntil } from '../helpers/net';
@@ -49,6 +50,23 @@ describe('bridge lifecycle and transports', { skip, timeout: 30_000 }, () => {
     await broker.close();
     await waitUntil(() => bridge.state === 'stopped', 5000, 'the bridge to stop');
     await arrival(far.received, '0');
+  });
+
+  test('stop() while start() is under way leaves no session on either broker', async () => {
+    const { broker } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups);
+    const bridge = new Bridge(broker, { name: 'brief', address: `127.0.0.1:${remote.port}`, topics: [{ pattern: 'x/#', direction: 'both' }] });
+    cleanups.add(() => bridge.stop());
+    const started = bridge.start();
+    await bridge.stop();
+    await started;
+    assert.equal(bridge.state, 'stopped');
+    await waitUntil(() => broker.clients().length === 0, 5000, 'the bridge session to leave our broker');
+    // started again, it works
+    const connected = once(bridge, 'connect');
+    await bridge.start();
+    await connected;
+    assert.deepEqual(broker.clients().map((c) => c.id), [bridge.options.localClientId]);
   });
 
   test('QoS 2 end to end under 5.0', async () => {
