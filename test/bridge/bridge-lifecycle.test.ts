@@ -92,6 +92,42 @@ describe('bridge lifecycle and transports', { skip, timeout: 30_000 }, () => {
     assert.equal((await arrival(local.received, 'exactly-once-in')).qos, 2);
   });
 
+  test('5.0 message properties cross both ways (not the Topic Alias or Subscription Identifiers)', async () => {
+    const { broker, port } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    const farProperties = new Map<string, unknown>();
+    far.client.on('message', (_topic, payload, packet) => farProperties.set(payload.toString(), packet.properties));
+    await far.client.subscribeAsync('p/out', { qos: 1 });
+    const local = await localClient(cleanups, port);
+    const localProperties = new Map<string, unknown>();
+    local.client.on('message', (_topic, payload, packet) => localProperties.set(payload.toString(), packet.properties));
+    await local.client.subscribe('p/in', { qos: 1, subscriptionIdentifier: 7 });
+    await startBridge(cleanups, broker, {
+      name: 'props',
+      address: `127.0.0.1:${remote.port}`,
+      protocolVersion: 'mqttv50',
+      topics: [
+        { pattern: 'p/out', direction: 'out', qos: 1 },
+        { pattern: 'p/in', direction: 'in', qos: 1 },
+      ],
+      notifications: false,
+    });
+    await local.client.publish('p/out', 'out', { qos: 1, properties: { contentType: 'text/plain', userProperties: [['site', 'edge-7']], responseTopic: 'p/reply' } });
+    await arrival(far.received, 'out');
+    // MQTT.js gives user properties as an object without prototype
+    assert.deepEqual({ ...(farProperties.get('out') as object) }, { contentType: 'text/plain', userProperties: Object.assign(Object.create(null), { site: 'edge-7' }), responseTopic: 'p/reply' });
+    await far.client.publishAsync('p/in', 'in', { qos: 1, properties: { contentType: 'application/json', userProperties: { from: 'cloud' }, correlationData: Buffer.from('c1') } });
+    await arrival(local.received, 'in');
+    assert.deepEqual(localProperties.get('in'), {
+      contentType: 'application/json',
+      userProperties: [['from', 'cloud']],
+      correlationData: Buffer.from('c1'),
+      // the local subscriber's own identifier, not one from Mosquitto's side
+      subscriptionIdentifiers: [7],
+    });
+  });
+
   test('MQTT 3.1 bridge protocol and a WebSocket address', async () => {
     const wsPort = await freePort();
     const remote = await mosquitto(cleanups, { extraConfig: [`listener ${wsPort} 127.0.0.1`, 'protocol websockets'] });
