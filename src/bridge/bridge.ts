@@ -5,11 +5,12 @@
 // same session, so No Local keeps it from going back out [MQTT-3.8.3-3].
 // Remote side: one client of our engine per connection attempt, addresses tried in turn, with
 // No Local and Retain As Published on the remote subscriptions under 5.0, or the bridge bit
-// (try_private) under 3.1/3.1.1, which Mosquitto reads as both.
+// (try_private) under 3.1/3.1.1, to which Mosquitto answers with the same two effects.
 //
 // QoS 1/2 messages going out are acknowledged to the local broker only once the remote broker has
 // acknowledged them, so what the remote has not taken stays with us (re-sent on the next
-// connection) or in the local broker's queue for the bridge session (bounded by its
+// connection, as a new message: at least once, so a QoS 2 message cut off mid-flow may arrive
+// twice) or in the local broker's queue for the bridge session (bounded by its
 // max_queued_messages). QoS 0 messages are dropped while the remote is down.
 import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
@@ -23,7 +24,7 @@ import { incomingTopic, outgoingTopic } from './topic-map';
 export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting';
 
 export interface BridgeEvents {
-  /** Connected to the remote broker at `address`, subscriptions sent. */
+  /** Connected to the remote broker at `address`, its subscriptions acknowledged. */
   connect: [address: RemoteAddress];
   /** A remote connection that was up is down; the bridge tries again after the restart timeout. */
   disconnect: [];
