@@ -176,10 +176,7 @@ describe('broker with a disk store: stopped under load', () => {
 
   test(
     `killed with SIGKILL at a random moment: every acknowledged QoS 1/2 message reaches the offline persistent subscriber, QoS 2 once (${ROUNDS} rounds)`,
-    {
-      timeout: LONG ? 600_000 : 90_000,
-      todo: 'the broker acknowledges before the message is in the store: PUBACK/PUBREC in src/broker/handlers/publish.ts accept() right after routing, and a session queue reaches the store only on close (src/broker/persistence.ts saveAllSessions)',
-    },
+    { timeout: LONG ? 600_000 : 90_000 },
     async (t) => {
       const { lost, duplicated } = await runRounds(t, 'SIGKILL', ROUNDS);
       assert.equal(lost, 0, `${lost} acknowledged messages lost`);
