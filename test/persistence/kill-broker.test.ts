@@ -1,7 +1,8 @@
 // kill -9 of a broker under load, with its sessions in a DiskStore: MQTT.js publishers at QoS 1 and
 // QoS 2 publish to a subscriber whose persistent session is offline; every message whose PUBACK
 // or PUBCOMP arrived before the broker was killed must reach the subscriber once the broker runs
-// again on the same directory, and no QoS 2 message twice [MQTT-4.3.3-2] (exactly once).
+// again on the same directory, and no QoS 2 message twice: exactly once, including for a PUBLISH
+// re-sent with its packet id before PUBREL ([MQTT-4.3.3-2] in 3.1.1, [MQTT-4.3.3-10] in 5.0).
 import { type TestContext, after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
