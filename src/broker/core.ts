@@ -101,7 +101,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     return writes.length === 0 ? undefined : Promise.all(writes);
   }
 
-  private recordWrite(write: Promise<void>, what: string): void {
+  /** A store write: collected for the acknowledgement under way (collectWrites), else only logged if it fails. */
+  recordWrite(write: Promise<void>, what: string): void {
     if (this.pendingWrites !== null) this.pendingWrites.push(write);
     else write.catch((err: Error) => this.log.error(`store: ${what}: ${err.message}`));
   }

@@ -4,7 +4,7 @@
 // broker's own in-memory store would hold a second copy for nothing, as nothing outlives the broker.
 import type { BrokerCore } from './core';
 import { SESSION_NEVER_EXPIRES, type Session, type SessionSubscription } from './session';
-import type { StoredSubscription } from './store/types';
+import type { StoredSession, StoredSubscription } from './store/types';
 
 function warn(core: BrokerCore, what: string) {
   return (err: Error): void => core.log.error(`store: ${what}: ${err.message}`);
@@ -16,14 +16,23 @@ function persists(session: Session): boolean {
 
 export function saveSession(core: BrokerCore, session: Session): void {
   if (!core.persistent || !persists(session)) return;
-  core.store
-    .saveSession({
-      clientId: session.clientId,
-      protocolVersion: session.protocolVersion,
-      sessionExpiryInterval: session.sessionExpiryInterval,
-      disconnectedAt: session.disconnectedAt,
-    })
-    .catch(warn(core, `save session ${session.clientId}`));
+  const stored: StoredSession = {
+    clientId: session.clientId,
+    protocolVersion: session.protocolVersion,
+    sessionExpiryInterval: session.sessionExpiryInterval,
+    disconnectedAt: session.disconnectedAt,
+  };
+  if (session.inboundQos2.size > 0) stored.inboundQos2 = [...session.inboundQos2];
+  core.recordWrite(core.store.saveSession(stored), `save session ${session.clientId}`);
+}
+
+/**
+ * The write after an inbound QoS 2 packet id was added or released, for PUBREC / PUBCOMP to wait
+ * for: exactly once holds across a restart [MQTT-4.3.3-10]. Undefined when nothing is written.
+ */
+export function saveInboundQos2(core: BrokerCore, session: Session): Promise<unknown> | undefined {
+  if (!core.persistent || !persists(session)) return undefined;
+  return core.collectWrites(() => saveSession(core, session));
 }
 
 export function deleteSession(core: BrokerCore, clientId: string): void {
@@ -93,6 +102,7 @@ export async function restoreSessions(core: BrokerCore): Promise<number> {
     session.sessionExpiryInterval = expiry;
     session.protocolVersion = stored.protocolVersion;
     session.disconnectedAt = gone;
+    for (const id of stored.inboundQos2 ?? []) session.inboundQos2.add(id);
     for (const s of await store.getSubscriptions(stored.clientId)) {
       core.router.subscribe({
         session,

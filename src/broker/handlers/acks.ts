@@ -2,6 +2,7 @@
 // in-flight table indexed by packet id.
 import type { PubAckLikePacket } from '../../codec';
 import type { Connection } from '../connection';
+import { saveInboundQos2 } from '../persistence';
 
 /** PUBACK for an outbound QoS 1 PUBLISH. An unknown id is ignored (nothing to free). */
 export function handlePuback(c: Connection, p: PubAckLikePacket): void {
@@ -19,8 +20,11 @@ export function handlePubrec(c: Connection, p: PubAckLikePacket): void {
 
 /** PUBREL for an inbound QoS 2 PUBLISH: the packet id is free again, PUBCOMP [MQTT-4.3.3-11]. */
 export function handlePubrel(c: Connection, p: PubAckLikePacket): void {
-  const known = c.session!.inboundQos2.delete(p.packetId);
-  c.send({ type: 'pubcomp', packetId: p.packetId, reasonCode: c.protocolVersion === 5 && !known ? 0x92 : undefined });
+  const session = c.session!;
+  const known = session.inboundQos2.delete(p.packetId);
+  // with a store, PUBCOMP waits until the released id is written
+  const written = known ? saveInboundQos2(c.core, session) : undefined;
+  c.acknowledge(written, { type: 'pubcomp', packetId: p.packetId, reasonCode: c.protocolVersion === 5 && !known ? 0x92 : undefined });
 }
 
 export function handlePubcomp(c: Connection, p: PubAckLikePacket): void {

@@ -6,6 +6,7 @@ import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
+import { saveSession } from '../persistence';
 
 export function handlePublish(c: Connection, p: PublishPacket): void | Promise<void> {
   const core = c.core;
@@ -92,10 +93,21 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     if (Object.keys(forwarded).length > 0) message.properties = forwarded;
     if (forwarded.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + forwarded.messageExpiryInterval * 1000;
   }
-  if (p.qos === 2) c.session!.inboundQos2.add(p.packetId!);
   const core = c.core;
+  const session = c.session!;
+  if (p.qos === 0) {
+    core.publishMessage(message, c.id);
+    return;
+  }
   // with a store, the acknowledgement waits until the message is written where it has to survive
-  const written = p.qos === 0 ? (core.publishMessage(message, c.id), undefined) : core.collectWrites(() => core.publishMessage(message, c.id));
+  // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
+  const written = core.collectWrites(() => {
+    if (p.qos === 2) {
+      session.inboundQos2.add(p.packetId!);
+      saveSession(core, session);
+    }
+    core.publishMessage(message, c.id);
+  });
   acknowledge(c, p, 0, undefined, written);
 }
 

@@ -16,6 +16,11 @@ export interface StoredSession {
   /** Epoch ms of the last disconnection, undefined while connected. */
   disconnectedAt?: number;
   will?: WillMessage;
+  /**
+   * Packet ids of QoS 2 PUBLISHes received and delivered whose PUBREL has not come yet: a PUBLISH
+   * re-sent with one of them, even after a restart, is not delivered again [MQTT-4.3.3-10].
+   */
+  inboundQos2?: number[];
 }
 
 /** A message waiting for a client: the QoS and RETAIN flag it goes out with, its Subscription Identifiers. */
