@@ -18,6 +18,7 @@ import type { Properties, PublishPacket, QoS, Subscription } from '../codec/type
 import { type ClientOptions, type MqttClient, MqttError, connect } from '../client';
 import { LocalLink } from './local-link';
 import { type BridgeOptions, type RemoteAddress, type ResolvedBridgeOptions, resolveBridgeOptions } from './options';
+import { PrimaryProbe } from './primary-probe';
 import { RestartBackoff } from './restart-backoff';
 import { incomingTopic, outgoingTopic } from './topic-map';
 
@@ -63,6 +64,10 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   private client: MqttClient | undefined;
   private clientConnected = false;
   private addressIndex = 0;
+  /** round_robin false: watches the primary while connected to a secondary address. */
+  private primaryProbe: PrimaryProbe | undefined;
+  /** The primary came back: the next connection goes there at once. */
+  private returningToPrimary = false;
   private readonly backoff: RestartBackoff;
   private restartTimer: NodeJS.Timeout | undefined;
   /** Outgoing QoS 1/2 messages not yet acknowledged by the remote broker, in arrival order. */
@@ -150,6 +155,8 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const o = this.options;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.primaryProbe?.stop();
+    this.primaryProbe = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -335,7 +342,9 @@ export class Bridge extends EventEmitter<BridgeEvents> {
         if (o.notifications) await this.notifyLocal('1').catch(failed('local notification'));
         // the local retained messages, as Mosquitto sends them on each connection
         await this.subscribeLocal(true).catch(failed('local subscribe'));
-        if (client === this.client) this.emit('connect', this.address);
+        if (client !== this.client) return;
+        if (!o.roundRobin && this.addressIndex !== 0) this.watchPrimary(client);
+        this.emit('connect', this.address);
       },
       failed('subscribe'),
     );
@@ -385,9 +394,29 @@ export class Bridge extends EventEmitter<BridgeEvents> {
       if (this.options.notifications) this.notifyLocal('0').catch(() => undefined);
       this.emit('disconnect');
     }
+    this.primaryProbe?.stop();
+    this.primaryProbe = undefined;
+    if (this.returningToPrimary) {
+      this.returningToPrimary = false;
+      this.addressIndex = 0;
+      this.connectRemote();
+      return;
+    }
     // the next address in turn
     this.addressIndex = (this.addressIndex + 1) % this.options.addresses.length;
     this.scheduleRestart();
+  }
+
+  /** round_robin false: leave a secondary address for the primary once the primary is back. */
+  private watchPrimary(client: MqttClient): void {
+    const primary = this.options.addresses[0];
+    this.primaryProbe = new PrimaryProbe(primary, this.options.restartTimeout.base * 1000, () => {
+      if (client !== this.client) return;
+      this.broker.log.info(`bridge ${this.name}: primary address ${primary.host}:${primary.port} is back`);
+      this.returningToPrimary = true;
+      void client.end();
+    });
+    this.primaryProbe.start();
   }
 
   private scheduleRestart(): void {

@@ -66,6 +66,12 @@ export interface BridgeOptions {
   attemptUnsubscribe?: boolean;
   /** `bridge_outgoing_retain`: false clears RETAIN on everything sent out; default true. */
   outgoingRetain?: boolean;
+  /**
+   * `round_robin`: false (default) treats the first address as the primary: on a secondary the
+   * bridge probes the primary every restart timeout base and returns to it once it is back.
+   * true: every address is equal, the bridge stays where it connected until that fails.
+   */
+  roundRobin?: boolean;
   /** TLS for addresses without a URL scheme (they then use mqtts), and for mqtts/wss URLs. */
   tls?: BridgeTlsOptions;
   /** Milliseconds a connection attempt may take up to CONNACK; default 30000. */
@@ -99,6 +105,7 @@ export interface ResolvedBridgeOptions {
   notificationTopic: string;
   attemptUnsubscribe: boolean;
   outgoingRetain: boolean;
+  roundRobin: boolean;
   tls: BridgeTlsOptions | undefined;
   connectTimeout: number;
 }
@@ -187,6 +194,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     notificationTopic: options.notificationTopic ?? `$SYS/broker/connection/${remoteClientId}/state`,
     attemptUnsubscribe: options.attemptUnsubscribe ?? true,
     outgoingRetain: options.outgoingRetain ?? true,
+    roundRobin: options.roundRobin ?? false,
     tls: options.tls,
     connectTimeout: options.connectTimeout ?? 30_000,
   };

@@ -150,6 +150,29 @@ describe('bridge connection to mosquitto', { skip, timeout: 30_000 }, () => {
     assert.equal(bridge.connected, true);
   });
 
+  test('round_robin false: on a secondary address the bridge goes back to the primary once it is back', async () => {
+    const { broker, port } = await localBroker(cleanups);
+    const primary = await mosquitto(cleanups);
+    const secondary = await mosquitto(cleanups);
+    await primary.stop();
+    const bridge = await startBridge(cleanups, broker, {
+      name: 'primary',
+      address: [`127.0.0.1:${primary.port}`, `127.0.0.1:${secondary.port}`],
+      topics: [{ pattern: 'p/#', direction: 'out', qos: 1 }],
+      notifications: false,
+    });
+    assert.equal(bridge.address.port, secondary.port);
+    const back = once(bridge, 'connect');
+    await primary.restart();
+    const [address] = (await withTimeout(back, 10_000, 'the return to the primary')) as [{ port: number }];
+    assert.equal(address.port, primary.port);
+    const far = await remoteClient(cleanups, primary.port);
+    await far.client.subscribeAsync('p/#', { qos: 1 });
+    const local = await localClient(cleanups, port);
+    await local.client.publish('p/1', 'to-primary', { qos: 1 });
+    await arrival(far.received, 'to-primary');
+  });
+
   for (const version of VERSIONS) {
     test(`MQTT ${version.name}: credentials checked by Mosquitto's password file`, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bridge-passwd-'));

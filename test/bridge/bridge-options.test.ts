@@ -88,6 +88,7 @@ describe('bridge options', () => {
     assert.equal(o.notifications, true);
     assert.equal(o.attemptUnsubscribe, true);
     assert.equal(o.outgoingRetain, true);
+    assert.equal(o.roundRobin, false);
   });
 
   test('protocol versions by name or level; bad values refused', () => {
