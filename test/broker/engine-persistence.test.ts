@@ -70,6 +70,32 @@ describe('engine: sessions through the store', () => {
     assert.equal((await a2.client.receive()).payload.toString(), 'after restart');
   });
 
+  test('[MQTT-4.3.3-10] a QoS 2 PUBLISH re-sent after a restart, before PUBREL, is not delivered again', async () => {
+    const store = new MemoryStore();
+    const first = await start(store);
+    const id = uniqueId('q2p');
+    const topic = `${id}/t`;
+    const sub = await raw(first.port, 4, { clientId: `${id}-sub`, clean: false });
+    await sub.client.subscribe(topic, 2);
+    const pub = await raw(first.port, 4, { clientId: id, clean: false });
+    const packet = { cmd: 'publish' as const, topic, payload: Buffer.from('exactly once'), qos: 2 as const, messageId: 7, retain: false, dup: false };
+    pub.client.send(packet);
+    await pub.client.expect('pubrec');
+    assert.equal((await sub.client.receive()).payload.toString(), 'exactly once');
+    await waitUntil(() => first.broker.clients().find((c) => c.id === `${id}-sub`)?.inflight === 0, 2000, 'the delivery complete');
+    await first.broker.close();
+
+    const second = await start(store);
+    const sub2 = await raw(second.port, 4, { clientId: `${id}-sub`, clean: false });
+    const pub2 = await raw(second.port, 4, { clientId: id, clean: false });
+    assert.equal(pub2.connack.sessionPresent, true);
+    pub2.client.send({ ...packet, dup: true });
+    await pub2.client.expect('pubrec');
+    pub2.client.send({ cmd: 'pubrel', messageId: 7 });
+    await pub2.client.expect('pubcomp');
+    assert.equal(await sub2.client.silentFor(200), true);
+  });
+
   test('clean sessions and sessions that expired while the broker was down are not restored', async () => {
     const store = new MemoryStore();
     const first = await start(store);

@@ -70,6 +70,15 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
         assert.equal((await store.getSession('c2'))?.disconnectedAt, 5);
       });
 
+      test('a session keeps its will and its inbound QoS 2 packet ids', async () => {
+        const will = { topic: 'w', payload: Buffer.from('bye'), qos: 1 as const, retain: false, properties: { willDelayInterval: 5 } };
+        await store.saveSession({ clientId: 'c', protocolVersion: 5, sessionExpiryInterval: 60, will, inboundQos2: [7, 65535] });
+        const got = await store.getSession('c');
+        assert.deepEqual(got?.inboundQos2, [7, 65535]);
+        assert.equal(got?.will?.payload.toString(), 'bye');
+        assert.equal(got?.will?.properties?.willDelayInterval, 5);
+      });
+
       test('a stored session is a copy', async () => {
         const s = { clientId: 'c', protocolVersion: 4, sessionExpiryInterval: 1 };
         await store.saveSession(s);
