@@ -99,6 +99,13 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     core.publishMessage(message, c.id);
     return;
   }
+  if (!core.persistent) {
+    // the default path: no store to wait for, no closure or promise per message
+    if (p.qos === 2) session.inboundQos2.add(p.packetId!);
+    core.publishMessage(message, c.id);
+    acknowledge(c, p, 0);
+    return;
+  }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
   const written = core.collectWrites(() => {
