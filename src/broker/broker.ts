@@ -51,6 +51,8 @@ export class Broker extends BrokerCore {
 
   /** Opens every listener; rejects (closing what opened) if one cannot, e.g. `code === 'EADDRINUSE'`. */
   async listen(): Promise<void> {
+    if (this.running.length > 0) return; // already listening
+    if (this.closing) throw new Error('the broker was closed; create a new one');
     if (this.persistent) {
       const restored = await restoreSessions(this);
       this.retainedCount = await this.store.countRetained();
