@@ -200,16 +200,25 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   }
 
   private notifyLocal(state: '0' | '1', link = this.link): Promise<void> {
+    const topic = this.options.notificationTopic;
+    // Clients may not publish into $SYS, the broker itself may. Elsewhere the bridge session
+    // publishes, so that No Local keeps the notification from going out on a matching topic line.
+    if (topic.startsWith('$SYS')) return this.broker.publish({ topic, payload: state, qos: 1, retain: true });
     if (link === undefined) return Promise.resolve();
-    // As the bridge session, so a `both` topic matching it is not sent back out.
-    return link.publish({ topic: this.options.notificationTopic, payload: Buffer.from(state), qos: 1, retain: true }).catch(() =>
-      // $SYS may be refused to clients: the broker itself may always publish there
-      this.broker.publish({ topic: this.options.notificationTopic, payload: state, qos: 1, retain: true }),
-    );
+    return link.publish({ topic, payload: Buffer.from(state), qos: 1, retain: true });
+  }
+
+  /**
+   * The bridge publishes its state on each side itself; carried across as well, the copies would
+   * overwrite the other side's (retained messages are sent again on every subscription, which
+   * No Local does not stop).
+   */
+  private isNotification(topic: string): boolean {
+    return this.options.notifications && topic === this.options.notificationTopic;
   }
 
   private onLocalMessage(packet: PublishPacket, done: () => void): void {
-    const mapped = outgoingTopic(this.options.mappings, packet.topic);
+    const mapped = this.isNotification(packet.topic) ? undefined : outgoingTopic(this.options.mappings, packet.topic);
     if (mapped === undefined) {
       done();
       return;
@@ -331,7 +340,6 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const failed = (what: string) => (err: Error) => {
       if (client === this.client) this.fault(new Error(`bridge ${this.name}: ${what}: ${err.message}`));
     };
-    if (o.notifications && !o.notificationsLocalOnly) client.publish(o.notificationTopic, '1', { qos: 1, retain: true }).catch(failed('remote notification'));
     // what waited for this connection goes first, in order
     for (const flow of this.outgoing) if (flow.sentOn === undefined) this.sendOut(flow, client);
     this.subscribeRemote(client).then(
@@ -339,6 +347,9 @@ export class Bridge extends EventEmitter<BridgeEvents> {
         if (client !== this.client) return;
         // connected once the remote subscriptions stand: what is published upstream from now on comes in
         this.currentState = 'connected';
+        // after subscribing, so that a topic line taking the notification topic in does not bring it
+        // back (No Local holds for live messages, not for retained ones sent on subscribing)
+        if (o.notifications && !o.notificationsLocalOnly) client.publish(o.notificationTopic, '1', { qos: 1, retain: true }).catch(failed('remote notification'));
         if (o.notifications) await this.notifyLocal('1').catch(failed('local notification'));
         // the local retained messages, as Mosquitto sends them on each connection
         await this.subscribeLocal(true).catch(failed('local subscribe'));
@@ -370,6 +381,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   private onRemoteMessage(packet: PublishPacket): void {
     const link = this.link;
     if (link === undefined) return;
+    if (this.isNotification(packet.topic)) return;
     const mapped = incomingTopic(this.options.mappings, packet.topic);
     // A remote session kept from an earlier configuration may bring topics no line takes in.
     if (mapped === undefined) {

@@ -69,6 +69,30 @@ describe('bridge lifecycle and transports', { skip, timeout: 30_000 }, () => {
     assert.deepEqual(broker.clients().map((c) => c.id), [bridge.options.localClientId]);
   });
 
+  test('a notification topic outside $SYS, inside a both topic line, is published on each side once and not bridged', async () => {
+    const { broker, port } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups);
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('edge/#', { qos: 1 });
+    const local = await localClient(cleanups, port);
+    await local.client.subscribe('edge/#', { qos: 1 });
+    await startBridge(cleanups, broker, {
+      name: 'custom-state',
+      address: `127.0.0.1:${remote.port}`,
+      protocolVersion: 'mqttv50',
+      notificationTopic: 'edge/bridge/state',
+      topics: [{ pattern: 'edge/#', direction: 'both', qos: 1 }],
+    });
+    // published after the notifications on both sides: once it has crossed, a bridged one would have too
+    await local.client.publish('edge/flush', 'flush-out', { qos: 1 });
+    await arrival(far.received, 'flush-out');
+    await far.client.publishAsync('edge/flush', 'flush-in', { qos: 1 });
+    await arrival(local.received, 'flush-in');
+    const states = (received: typeof local.received) => received.filter((m) => m.topic === 'edge/bridge/state').map((m) => m.payload);
+    assert.deepEqual(states(local.received), ['0', '1']);
+    assert.deepEqual(states(far.received), ['1']);
+  });
+
   test('QoS 2 end to end under 5.0', async () => {
     const { broker, port } = await localBroker(cleanups);
     const remote = await mosquitto(cleanups);
