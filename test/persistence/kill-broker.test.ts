@@ -187,10 +187,7 @@ describe('broker with a disk store: stopped under load', () => {
 
   test(
     `killed with SIGKILL, publishers resuming their sessions (DUP PUBLISH, PUBREL re-sent): nothing acknowledged lost, QoS 2 once [MQTT-4.3.3-2] (${ROUNDS} rounds)`,
-    {
-      timeout: LONG ? 600_000 : 120_000,
-      todo: 'the broker keeps the packet ids of received QoS 2 PUBLISHes awaiting PUBREL (session.inboundQos2) in memory only: a PUBLISH re-sent after a restart is delivered again',
-    },
+    { timeout: LONG ? 600_000 : 120_000 },
     async (t) => {
       const { lost, duplicated } = await runRounds(t, 'SIGKILL', ROUNDS, true);
       assert.equal(lost, 0, `${lost} acknowledged messages lost`);
