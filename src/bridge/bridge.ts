@@ -15,10 +15,11 @@
 import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
 import type { Properties, PublishPacket, QoS, Subscription } from '../codec/types';
-import { type ClientOptions, type MqttClient, MqttError, connect } from '../client';
+import { type MqttClient, MqttError, connect } from '../client';
 import { LocalLink } from './local-link';
 import { type BridgeOptions, type RemoteAddress, type ResolvedBridgeOptions, resolveBridgeOptions } from './options';
 import { PrimaryProbe } from './primary-probe';
+import { remoteClientOptions } from './remote-client-options';
 import { RestartBackoff } from './restart-backoff';
 import { incomingTopic, outgoingTopic } from './topic-map';
 
@@ -279,42 +280,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const o = this.options;
     const address = this.address;
     this.currentState = 'connecting';
-    const clientOptions: ClientOptions = {
-      protocol: address.protocol,
-      host: address.host,
-      port: address.port,
-      protocolVersion: o.protocolVersion,
-      clientId: o.remoteClientId,
-      clean: o.cleanSession,
-      keepalive: o.keepalive,
-      connectTimeout: o.connectTimeout,
-      // one client per attempt: the bridge picks the address and the delay
-      reconnectPeriod: 0,
-      resubscribe: false,
-    };
-    if (address.path !== undefined) clientOptions.path = address.path;
-    if (o.remoteUsername !== undefined) clientOptions.username = o.remoteUsername;
-    if (o.remotePassword !== undefined) clientOptions.password = o.remotePassword;
-    // 5.0 ends a session at disconnect unless told otherwise; cleansession false means it stays
-    if (o.protocolVersion === 5 && !o.cleanSession) clientOptions.properties = { sessionExpiryInterval: 0xffffffff };
-    if (o.notifications && !o.notificationsLocalOnly) clientOptions.will = { topic: o.notificationTopic, payload: '0', qos: 1, retain: true };
-    const tls = o.tls;
-    if (tls !== undefined) {
-      if (tls.ca !== undefined) clientOptions.ca = tls.ca;
-      if (tls.cert !== undefined) clientOptions.cert = tls.cert;
-      if (tls.key !== undefined) clientOptions.key = tls.key;
-      if (tls.passphrase !== undefined) clientOptions.passphrase = tls.passphrase;
-      if (tls.servername !== undefined) clientOptions.servername = tls.servername;
-      if (tls.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = tls.rejectUnauthorized;
-      if (tls.alpn !== undefined) clientOptions.ALPNProtocols = tls.alpn;
-    }
-    if (o.tryPrivate && o.protocolVersion !== 5) {
-      // try_private: the bridge bit (protocol level | 0x80), Mosquitto's mark of a bridge under
-      // 3.1/3.1.1, which then neither echoes our own messages nor clears RETAIN on what it forwards.
-      // It takes the client option `bridge` (ConnectPacket.bridge); a client without that option
-      // sends a plain CONNECT and the remote takes the bridge for an ordinary client.
-      Object.assign(clientOptions, { bridge: true });
-    }
+    const clientOptions = remoteClientOptions(o, address);
     let client: MqttClient;
     try {
       client = connect(clientOptions);
