@@ -195,3 +195,49 @@ describe('broker with a disk store: stopped under load', () => {
     },
   );
 });
+
+describe('broker with a disk store: wills across kill -9', () => {
+  test(
+    'the Will of a client connected when the broker was killed is published after the restart [MQTT-3.1.2-8]',
+    {
+      timeout: 60_000,
+      todo: 'the broker does not save a Will with the session (src/broker/persistence.ts saveSession leaves StoredSession.will out) nor restore it (restoreSessions never sets pendingWill)',
+    },
+    async () => {
+      const temp = tempDir();
+      removals.push(temp.remove);
+      let broker = await startBroker(temp.dir);
+      const subscriberId = `kill9-will-sub-${process.pid}`;
+      const first = await connect(broker.port, { clientId: subscriberId, clean: false, protocolVersion: 4 });
+      await first.subscribeAsync('kill9/will/#', { qos: 1 });
+      await end(first);
+      // a persistent client with a Will, still connected when the broker dies: it never sent DISCONNECT
+      const willPayload = Buffer.from([0, 0xff, 0x10, 0x80]);
+      await connect(broker.port, {
+        clientId: `kill9-will-${process.pid}`,
+        clean: false,
+        protocolVersion: 5,
+        properties: { sessionExpiryInterval: 300 },
+        will: { topic: 'kill9/will/gone', payload: willPayload, qos: 1, retain: false },
+      });
+      await stopBroker(broker, 'SIGKILL');
+
+      broker = await startBroker(temp.dir);
+      const received: Buffer[] = [];
+      let onMarker!: () => void;
+      const markerArrived = new Promise<void>((resolve) => (onMarker = resolve));
+      const sub = await connect(broker.port, { clientId: subscriberId, clean: false, protocolVersion: 4 }, (topic, payload) => {
+        if (topic === 'kill9/will/marker') onMarker();
+        else received.push(payload);
+      });
+      const markerPublisher = await connect(broker.port, { clientId: `kill9-will-m-${process.pid}`, protocolVersion: 4 });
+      await markerPublisher.publishAsync('kill9/will/marker', 'marker', { qos: 1 });
+      await end(markerPublisher);
+      await markerArrived;
+      await end(sub);
+      await stopBroker(broker, 'SIGKILL');
+      assert.equal(received.length, 1, 'the Will, once');
+      assert.ok(received[0].equals(willPayload));
+    },
+  );
+});
