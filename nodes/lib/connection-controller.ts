@@ -66,9 +66,9 @@ export class ConnectionController {
   constructor(
     private readonly RED: NodeAPI,
     private readonly node: Node,
-    private readonly baseSettings: ConnectionSettings,
+    settings: ConnectionSettings,
   ) {
-    this.settings = baseSettings;
+    this.settings = settings;
   }
 
   get linkState(): LinkState {
