@@ -4,12 +4,9 @@
 // [MQTT-4.3.2], [MQTT-4.3.3], [MQTT-4.4.0-1]. Our client and MQTT.js both take the client's part.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import mqtt from 'mqtt';
-import { connect, type MqttClient } from '../../src/client';
-import type { QoS } from '../../src/codec/types';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { BrokerProcess } from './helpers/broker-process';
+import { mqttJsClients, ourClients } from './helpers/fault-ends';
 import { startFaults, tallySequence } from './helpers/fault-loop';
 import { seededRandom } from './helpers/random';
 
@@ -20,70 +17,6 @@ const FAULTS = Number(process.env.RELIABILITY_FAULTS ?? 15);
 const WINDOW = 16;
 const PACE_MS = 4;
 const SETTLE_MS = 60_000;
-
-/** The two ends of a scenario: publish numbered messages and count what arrives. */
-interface Ends {
-  publish(seq: number): Promise<unknown>;
-  received: Map<number, number>;
-  close(): Promise<void>;
-}
-
-async function ourClients(url: string, tag: string, version: 4 | 5, qos: QoS): Promise<Ends> {
-  const session = {
-    protocolVersion: version,
-    clean: false,
-    reconnectPeriod: 20,
-    reconnectPeriodMax: 100,
-    connectTimeout: 5000,
-    keepalive: 10,
-    properties: version === 5 ? { sessionExpiryInterval: 600 } : undefined,
-  };
-  const received = new Map<number, number>();
-  const sub: MqttClient = connect(url, { ...session, clientId: `${tag}-sub` });
-  const pub: MqttClient = connect(url, { ...session, clientId: `${tag}-pub` });
-  for (const c of [sub, pub]) c.on('error', () => undefined);
-  sub.on('message', (_topic, payload) => {
-    const seq = Number(payload.toString());
-    received.set(seq, (received.get(seq) ?? 0) + 1);
-  });
-  await Promise.all([once(sub, 'connect'), once(pub, 'connect')]);
-  await sub.subscribe(`${tag}/#`, { qos: 2 });
-  return {
-    publish: (seq) => pub.publish(`${tag}/m`, String(seq), { qos }),
-    received,
-    close: async () => {
-      await Promise.all([sub.end({ force: true }), pub.end({ force: true })]);
-    },
-  };
-}
-
-async function mqttJsClients(url: string, tag: string, version: 4 | 5, qos: QoS): Promise<Ends> {
-  const session = {
-    protocolVersion: version,
-    clean: false,
-    reconnectPeriod: 20,
-    connectTimeout: 5000,
-    keepalive: 10,
-    properties: version === 5 ? { sessionExpiryInterval: 600 } : undefined,
-  };
-  const received = new Map<number, number>();
-  const sub = mqtt.connect(url, { ...session, clientId: `${tag}-sub` });
-  const pub = mqtt.connect(url, { ...session, clientId: `${tag}-pub` });
-  for (const c of [sub, pub]) c.on('error', () => undefined);
-  sub.on('message', (_topic, payload) => {
-    const seq = Number(payload.toString());
-    received.set(seq, (received.get(seq) ?? 0) + 1);
-  });
-  await Promise.all([sub, pub].map((c) => new Promise<void>((resolve) => c.once('connect', () => resolve()))));
-  await sub.subscribeAsync(`${tag}/#`, { qos: 2 });
-  return {
-    publish: (seq) => pub.publishAsync(`${tag}/m`, String(seq), { qos: qos as 0 | 1 | 2 }),
-    received,
-    close: async () => {
-      await Promise.all([sub.endAsync(true), pub.endAsync(true)]);
-    },
-  };
-}
 
 describe('connections cut mid-flow: nothing lost, QoS 2 never duplicated', () => {
   let broker: BrokerProcess;
