@@ -53,6 +53,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     'log_dest stdout',
     'log_type all',
   ];
+  // Run as root, Mosquitto drops to the `mosquitto` user and then cannot read the certificates, password
+  // and ACL files that tests keep in private temporary folders.
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (asRoot && !(opts.extraConfig ?? []).some((l) => /^user\s/.test(l))) lines.push('user root');
   if (opts.tls && tlsPort) {
     lines.push(`listener ${tlsPort} 127.0.0.1`, `certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`);
     if (opts.tls.ca) lines.push(`cafile ${opts.tls.ca}`);
