@@ -15,6 +15,43 @@ const enum Tag {
   Object = 8,
 }
 
+/**
+ * Keys of the store's objects written as one byte (index + 1) instead of their name: most of a
+ * record's bytes would otherwise be these names. Append only: a key's index is part of the format.
+ */
+const KNOWN_KEYS = [
+  'topic',
+  'payload',
+  'qos',
+  'retain',
+  'properties',
+  'expiresAt',
+  'origin',
+  'message',
+  'subscriptionIdentifiers',
+  'packetId',
+  'state',
+  'clientId',
+  'protocolVersion',
+  'sessionExpiryInterval',
+  'disconnectedAt',
+  'will',
+  'topicFilter',
+  'noLocal',
+  'retainAsPublished',
+  'retainHandling',
+  'subscriptionIdentifier',
+  'inboundQos2',
+  'userProperties',
+  'correlationData',
+  'contentType',
+  'responseTopic',
+  'payloadFormatIndicator',
+  'messageExpiryInterval',
+  'willDelayInterval',
+] as const;
+const KEY_INDEX = new Map<string, number>(KNOWN_KEYS.map((k, i) => [k, i + 1]));
+
 export type StoredValue = null | boolean | number | string | Buffer | StoredValue[] | { [key: string]: StoredValue | undefined };
 
 /** Appends to a growing buffer; `finish()` returns the bytes written. */
@@ -110,7 +147,12 @@ export class ByteWriter {
       for (const key of Object.keys(v)) {
         const item = v[key];
         if (item === undefined) continue;
-        this.string(key);
+        const index = KEY_INDEX.get(key);
+        if (index !== undefined) this.u8(index);
+        else {
+          this.u8(0);
+          this.string(key);
+        }
         this.value(item);
         count++;
       }
@@ -217,7 +259,9 @@ export class ByteReader {
         if (n > this.end - this.pos) throw new DecodeError('object longer than its record');
         const out: { [key: string]: StoredValue } = {};
         for (let i = 0; i < n; i++) {
-          const key = this.string();
+          const index = this.u8();
+          const key = index === 0 ? this.string() : KNOWN_KEYS[index - 1];
+          if (key === undefined) throw new DecodeError(`unknown key ${index}`);
           const item = this.value();
           // a key named __proto__ must stay a key, not replace the prototype
           if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
