@@ -13,6 +13,11 @@ export interface LoadOptions {
   /** Client lifecycles running side by side. */
   churnLoops: number;
   payloadBytes: number;
+  /**
+   * Churning clients take 3.1.1 persistent sessions under fresh ids, which the broker must keep for
+   * ever (each with its queue): memory that grows by design, the control that the soak sees growth.
+   */
+  neverExpiringSessions?: boolean;
 }
 
 export interface LoadCounters {
@@ -101,11 +106,12 @@ export class SoakLoad {
     let n = 0;
     while (this.running) {
       n++;
-      const version = n % 3 === 0 ? 4 : 5;
+      const leak = this.opts.neverExpiringSessions === true;
+      const version = leak || n % 3 === 0 ? 4 : 5;
       // persistent sessions only where they expire (5.0, 2 s): what stays must be what is bounded
-      const persistent = version === 5 && n % 2 === 0;
+      const persistent = leak || (version === 5 && n % 2 === 0);
       const c = connect(this.url(), {
-        clientId: `soak-churn-${process.pid}-${loop}-${persistent ? n % 50 : n}`,
+        clientId: `soak-churn-${process.pid}-${loop}-${persistent && !leak ? n % 50 : n}`,
         protocolVersion: version,
         clean: !persistent,
         properties: version === 5 && persistent ? { sessionExpiryInterval: 2 } : undefined,
@@ -120,7 +126,11 @@ export class SoakLoad {
           c.once('connect', () => resolve());
           c.once('close', () => reject(new Error('closed before CONNACK')));
         });
-        await c.subscribe([`soak/churn/${loop}/#`, `soak/steady/${n % 3}`], { qos: (n % 3) as QoS });
+        // a session that outlives its client queues what it misses: only its own topics, so what the
+        // broker holds for the sessions waiting to expire stays small and steady (the leak control
+        // takes the steady traffic too, so its sessions grow)
+        const filters = persistent && !leak ? [`soak/churn/${loop}/#`] : [`soak/churn/${loop}/#`, `soak/steady/${n % 3}`];
+        await c.subscribe(filters, { qos: (n % 3) as QoS });
         for (let k = 0; k < 3; k++) await c.publish(`soak/churn/${loop}/${k}`, `m${n}`, { qos: (k % 3) as QoS, retain: k === 0 });
         await c.end({ force: n % 4 === 0 });
         this.counters.churnCycles++;

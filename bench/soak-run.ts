@@ -50,6 +50,12 @@ function row(s: SoakSample): string {
   return cells.map((c, i) => String(c).padStart(COLUMNS[i].length)).join('  ');
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
   const failures: string[] = [];
@@ -87,17 +93,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await broker.stop();
   }
   const c = load.counters;
+  // baseline and end are medians of the first and the last third of the samples after the warm-up:
+  // one sample can catch a burst still being written, a leak moves the whole third
   const warm = samples.filter((s) => s.seconds * 1000 >= options.durationMs * options.warmupShare);
-  const baseline = warm[0];
-  const last = samples[samples.length - 1];
-  if (baseline === undefined || last === undefined || warm.length < 2) {
+  const third = Math.max(1, Math.floor(warm.length / 3));
+  let baseline: SoakSample | undefined;
+  if (warm.length < 2) {
     failures.push(`too few samples after the warm-up (${warm.length}): run longer or sample more often`);
   } else {
-    // the end is the lower of the last two samples: one sample can catch a burst still being written
-    const end = warm.length >= 3 ? { heap: Math.min(last.heapUsed, warm[warm.length - 2].heapUsed), rss: Math.min(last.rss, warm[warm.length - 2].rss) } : { heap: last.heapUsed, rss: last.rss };
+    const first = warm.slice(0, third);
+    const last = warm.slice(-third);
+    baseline = { ...first[0], heapUsed: median(first.map((s) => s.heapUsed)), rss: median(first.map((s) => s.rss)) };
+    const end = { heap: median(last.map((s) => s.heapUsed)), rss: median(last.map((s) => s.rss)) };
     const heapGrowth = end.heap - baseline.heapUsed;
     const rssGrowth = end.rss - baseline.rss;
-    log(`after warm-up: heap ${(baseline.heapUsed / MB).toFixed(1)} -> ${(end.heap / MB).toFixed(1)} MB (growth ${(heapGrowth / MB).toFixed(1)}, bound ${(options.heapGrowthBytes / MB).toFixed(0)}); RSS ${(baseline.rss / MB).toFixed(1)} -> ${(end.rss / MB).toFixed(1)} MB (growth ${(rssGrowth / MB).toFixed(1)}, bound ${(options.rssGrowthBytes / MB).toFixed(0)})`);
+    log(`after warm-up (medians of the first and last ${third} samples): heap ${(baseline.heapUsed / MB).toFixed(1)} -> ${(end.heap / MB).toFixed(1)} MB (growth ${(heapGrowth / MB).toFixed(1)}, bound ${(options.heapGrowthBytes / MB).toFixed(0)}); RSS ${(baseline.rss / MB).toFixed(1)} -> ${(end.rss / MB).toFixed(1)} MB (growth ${(rssGrowth / MB).toFixed(1)}, bound ${(options.rssGrowthBytes / MB).toFixed(0)})`);
     if (heapGrowth > options.heapGrowthBytes) failures.push(`heap grew by ${(heapGrowth / MB).toFixed(1)} MB after the warm-up (bound ${options.heapGrowthBytes / MB} MB)`);
     if (rssGrowth > options.rssGrowthBytes) failures.push(`RSS grew by ${(rssGrowth / MB).toFixed(1)} MB after the warm-up (bound ${options.rssGrowthBytes / MB} MB)`);
   }

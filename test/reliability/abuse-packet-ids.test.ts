@@ -26,7 +26,9 @@ describe('packet identifiers at their limits', () => {
     await broker?.stop();
   });
 
-  for (const version of [4, 5] as Version[]) {
+  // 5.0 in every test run, 3.1.1 too with RELIABILITY_FULL=1
+  const versions: Version[] = process.env.RELIABILITY_FULL === '1' ? [4, 5] : [5];
+  for (const version of versions) {
     test(`MQTT ${version === 5 ? '5.0' : '3.1.1'}: 65,535 QoS 2 flows open at once, every id reused before PUBREL, then released, then PUBREL for unknown ids`, async (t) => {
       const { value } = await underAttack(
         broker,
