@@ -9,6 +9,7 @@ import * as mqttPacket from 'mqtt-packet';
 import { BrokerProcess, MB } from './helpers/broker-process';
 import { closedWithin, inBatches, openSocket, underAttack } from './helpers/attack';
 import { seededRandom } from './helpers/random';
+import { RawMqtt } from './helpers/raw-mqtt';
 
 const RSS_BOUND = 200 * MB;
 const CONNECT_TIMEOUT_MS = 1000;
@@ -195,5 +196,53 @@ describe('broker under hostile input', () => {
     t.diagnostic(`closed ${value.closed} of 330; dribblers sent ${value.dribbledBytes} bytes each before being closed`);
     assert.equal(value.closed, 330);
     assert.ok(value.dribbledBytes < connectBytes(4, 'slowloris').length, 'dribblers closed before their CONNECT was complete');
+  });
+});
+
+describe('CONNECT flood beyond maxConnections', () => {
+  let broker: BrokerProcess;
+  before(async () => {
+    broker = await BrokerProcess.start({ connectTimeout: CONNECT_TIMEOUT_MS, maxConnections: 100 });
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+
+  test('500 CONNECTs at once with maxConnections 100: 100 accepted (the watchdog pair among them), the rest refused with 3 / 0x97 [MQTT-3.2.2-6]', async (t) => {
+    const held: RawMqtt[] = [];
+    try {
+      const { value } = await underAttack(
+        broker,
+        RSS_BOUND,
+        async () => {
+          // the watchdog holds two of the 100 places
+          const results = await Promise.all(
+            [...Array(500).keys()].map((i) =>
+              RawMqtt.connect(broker.port, i % 2 === 0 ? 4 : 5).then(
+                (c) => {
+                  held.push(c);
+                  return 'accepted';
+                },
+                (err: Error) => err.message,
+              ),
+            ),
+          );
+          const tally: Record<string, number> = {};
+          for (const r of results) tally[r] = (tally[r] ?? 0) + 1;
+          return tally;
+        },
+        (l) => t.diagnostic(l),
+      );
+      t.diagnostic(JSON.stringify(value));
+      assert.equal(value.accepted, 98);
+      assert.equal((value['CONNACK 3'] ?? 0) + (value['CONNACK 151'] ?? 0), 402, '3.1.1 refused with return code 3, 5.0 with 0x97 Quota exceeded');
+    } finally {
+      for (const c of held) c.destroy();
+    }
+    // places free again once the holders left
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while ((await broker.stats()).clients > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const again = await RawMqtt.connect(broker.port, 4);
+    again.destroy();
   });
 });
