@@ -196,6 +196,7 @@ export class BrokerController {
     broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
       this.clientCount = Math.max(0, this.clientCount - 1);
       if (!this.closing) this.showClients();
+      this.node.log(this.RED._('mqtt-hub-broker.log.clientDisconnected', { clientId: client.id, address: client.address, reason }));
       this.emitEvent('clientDisconnected', { clientId: client.id, address: client.address, reason });
     });
     broker.on('subscribed', (clientId: string, subscriptions: Subscription[]) => {

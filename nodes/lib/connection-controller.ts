@@ -62,6 +62,8 @@ export class ConnectionController {
   private lastLoggedError = '';
   /** The URL the current client dials (for log lines). */
   private currentUrl = '';
+  /** Why the current connection ended, as the disconnect log line says it; set by DISCONNECT or an error. */
+  private closeReason = '';
 
   constructor(
     private readonly RED: NodeAPI,
@@ -309,12 +311,14 @@ export class ConnectionController {
       const reason = packet?.reasonCode ?? 0;
       if (reason === REASON_SESSION_TAKEN_OVER) this.warnTakeover();
       const reasonString = packet?.properties?.reasonString;
+      this.closeReason = this.RED._('mqtt-hub.state.serverSentDisconnect', { reasonCode: `0x${reason.toString(16).padStart(2, '0')}`, reasonString: reasonString ?? '' }).trim();
       this.node.log(this.RED._('mqtt-hub.state.serverDisconnected', { server: this.describeServer(), reasonCode: reason, reasonString: reasonString ?? '' }));
     });
     client.on('close', () => this.onClosed(client));
     client.on('offline', () => this.onClosed(client));
     client.on('error', (err: Error) => {
       if (client !== this.client) return;
+      if (!this.closeReason) this.closeReason = err.message;
       this.logError(err);
       if (!this.connected) this.setState('disconnected', shortError(err));
       settle(err);
@@ -325,6 +329,7 @@ export class ConnectionController {
     if (client !== this.client) return;
     this.connectedAt = Date.now();
     this.lastLoggedError = '';
+    this.closeReason = '';
     const props: Properties = connack?.properties ?? {};
     this.identifiersAvailable = props.subscriptionIdentifiersAvailable !== 0;
     if (props.assignedClientIdentifier) this.settings = { ...this.settings, clientId: props.assignedClientIdentifier };
@@ -343,7 +348,7 @@ export class ConnectionController {
   private onClosed(client: EngineClient): void {
     if (client !== this.client || this.state === 'disconnected' || this.state === 'idle') return;
     if (this.state === 'connected') {
-      this.node.log(this.RED._('mqtt-hub.state.disconnected', { server: this.describeServer() }));
+      this.node.log(this.RED._('mqtt-hub.state.disconnected', { server: this.describeServer(), reason: this.closeReason || this.RED._('mqtt-hub.state.connectionLost') }));
       if (Date.now() - this.connectedAt < SHORT_LIVED_MS) {
         if (++this.shortLivedConnections >= 3) this.warnTakeover();
       } else {
