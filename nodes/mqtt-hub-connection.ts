@@ -1,6 +1,7 @@
 // mqtt-hub-connection: the config node that owns one MQTT client for the in and out nodes using it.
 import { ConnectionController } from './lib/connection-controller';
 import type { ConnectionNode } from './lib/connection-node';
+import { registerConnectionTest } from './lib/connection-test';
 import { readConnectionSettings } from './lib/connection-settings';
 import type { Node, NodeAPI, NodeDef } from './lib/node-red-types';
 
@@ -37,4 +38,5 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('mqtt-hub-connection', MqttHubConnectionNode, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
+  registerConnectionTest(RED);
 };

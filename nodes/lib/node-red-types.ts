@@ -53,6 +53,8 @@ export interface NodeAPI {
   nodes: {
     createNode(node: object, def: NodeDef): void;
     getNode(id: string): Node | null;
+    /** A deployed node's stored credentials (the editor only ever sees `__PWRD__` for a password). */
+    getCredentials?(id: string): Record<string, string | undefined> | undefined;
     registerType(
       type: string,
       constructor: (this: Node, def: NodeDef) => void,
@@ -73,7 +75,32 @@ export interface NodeAPI {
     getSetting?(node: Node, name: string): unknown;
   };
   settings: Record<string, unknown>;
+  /** The editor's Express app (absent when the editor is off). */
+  httpAdmin?: AdminApp;
+  auth: { needsPermission(permission: string): AdminHandler };
+  comms: { publish(topic: string, data: unknown, retain: boolean): void };
   /** Node-RED's HTTP server (absent in some embedded set-ups). */
   server?: Server;
   _(key: string, params?: Record<string, unknown>): string;
+}
+
+/** The part of an Express request and response the admin endpoints use. */
+export interface AdminRequest {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+export interface AdminResponse {
+  status(code: number): AdminResponse;
+  json(body: unknown): void;
+  sendStatus(code: number): void;
+}
+
+export type AdminHandler = (req: AdminRequest, res: AdminResponse, next: () => void) => void;
+
+export interface AdminApp {
+  get(path: string, ...handlers: AdminHandler[]): void;
+  post(path: string, ...handlers: AdminHandler[]): void;
+  delete(path: string, ...handlers: AdminHandler[]): void;
 }
