@@ -174,6 +174,7 @@ export class Broker extends BrokerCore {
       if (c.will !== undefined && c.session !== null) {
         const session = c.session;
         session.pendingWill = c.will;
+        session.connectionWill = undefined;
         c.will = undefined;
         this.publishWill(session);
       }

@@ -175,6 +175,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
       session.detach(now);
       const will = connection.will;
       connection.will = undefined;
+      session.connectionWill = undefined;
       // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]; every other close publishes it [MQTT-3.1.2-8]
       if (will !== undefined) this.scheduleWill(session, will);
       if (session.sessionExpiryInterval === 0) this.endSession(session);
@@ -183,10 +184,12 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     if (info !== undefined) this.emit('clientDisconnected', info, reason);
   }
 
-  /** Will Delay Interval, never longer than the session lasts (section 3.1.3.2.2). */
-  private scheduleWill(session: Session, will: WillMessage): void {
+  /**
+   * Will Delay Interval, never longer than the session lasts (section 3.1.3.2.2); `delay` overrides it
+   * for a Will found in the store after a restart.
+   */
+  scheduleWill(session: Session, will: WillMessage, delay = will.properties?.willDelayInterval ?? 0): void {
     session.pendingWill = will;
-    const delay = will.properties?.willDelayInterval ?? 0;
     if (delay <= 0 || session.sessionExpiryInterval === 0) {
       this.publishWill(session);
       return;
@@ -209,6 +212,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     session.willTimer = undefined;
     session.pendingWill = undefined;
     if (will === undefined) return;
+    // a session that goes on forgets the Will in the store too, or a restart would publish it again
+    if (this.sessions.get(session.clientId) === session) saveSession(this, session);
     if (will.topic.startsWith('$SYS')) return; // clients never publish into $SYS, wills neither
     this.publishMessage(willToMessage(will, session.clientId), session.clientId);
   }

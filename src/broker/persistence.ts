@@ -2,6 +2,7 @@
 // as it changes (session, subscriptions), its queue and in-flight messages are saved when the broker
 // closes, and everything is read back by listen(). Only with a store given in the options: the
 // broker's own in-memory store would hold a second copy for nothing, as nothing outlives the broker.
+import type { WillMessage } from '../codec';
 import type { BrokerCore } from './core';
 import { SESSION_NEVER_EXPIRES, type Session, type SessionSubscription } from './session';
 import type { StoredSession, StoredSubscription } from './store/types';
@@ -23,6 +24,8 @@ export function saveSession(core: BrokerCore, session: Session): void {
     disconnectedAt: session.disconnectedAt,
   };
   if (session.inboundQos2.size > 0) stored.inboundQos2 = [...session.inboundQos2];
+  const will = session.pendingWill ?? session.connectionWill;
+  if (will !== undefined) stored.will = will;
   core.recordWrite(core.store.saveSession(stored), `save session ${session.clientId}`);
 }
 
@@ -90,6 +93,7 @@ export async function restoreSessions(core: BrokerCore): Promise<number> {
   const store = core.store;
   const now = Date.now();
   let restored = 0;
+  const wills: { session: Session; will: WillMessage; delay: number }[] = [];
   for (const stored of await store.listSessions()) {
     const expiry = stored.sessionExpiryInterval;
     const gone = stored.disconnectedAt ?? now;
@@ -129,8 +133,17 @@ export async function restoreSessions(core: BrokerCore): Promise<number> {
       session.deliver(d.message, d.qos, d.retain === true, d.subscriptionIdentifiers, now);
     }
     session.journal = core.journal; // from now on, as for any durable session
+    if (stored.will !== undefined) {
+      // connected when the broker stopped without closing it: its connection ended without DISCONNECT
+      // [MQTT-3.1.2-8]; a Will already waiting keeps what is left of its delay
+      const delay = stored.will.properties?.willDelayInterval ?? 0;
+      const left = stored.disconnectedAt === undefined ? delay : Math.max(0, Math.ceil((stored.disconnectedAt + delay * 1000 - now) / 1000));
+      wills.push({ session, will: stored.will, delay: left });
+    }
     core.sessionOffline(session, expiry === SESSION_NEVER_EXPIRES ? 0 : gone + expiry * 1000 - now);
     restored++;
   }
+  // once every session is back, so that each Will reaches all of them
+  for (const { session, will, delay } of wills) core.scheduleWill(session, will, delay);
   return restored;
 }

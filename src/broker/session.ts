@@ -71,6 +71,8 @@ export class Session {
   expiryTimer: NodeJS.Timeout | undefined;
   /** A Will Message waiting for its Will Delay Interval or the end of the session. */
   pendingWill: WillMessage | undefined;
+  /** The Will of the connection on this session now, kept with the session so a restart finds it. */
+  connectionWill: WillMessage | undefined;
   willTimer: NodeJS.Timeout | undefined;
   disconnectedAt: number | undefined;
   /** Protocol level of the client that last connected to the session (RETAIN and 5.0-only fields). */

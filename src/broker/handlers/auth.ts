@@ -13,5 +13,5 @@ export function handleAuth(c: Connection, p: AuthPacket): void | Promise<void> {
   }
   const step = hook(c, { method, data: p.properties?.authenticationData });
   if (step instanceof Promise) return step.then((r) => enhancedAuthStep(c, r));
-  enhancedAuthStep(c, step);
+  return enhancedAuthStep(c, step);
 }

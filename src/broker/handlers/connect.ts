@@ -2,14 +2,14 @@
 // client asks for, authenticate, take over an existing connection, find or create the session,
 // answer CONNACK, then resume the session's flows.
 import { randomBytes } from 'node:crypto';
-import type { ConnectPacket, Properties } from '../../codec';
+import type { ConnackPacket, ConnectPacket, Properties } from '../../codec';
 import { validatePayloadFormat } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { AuthenticateResult, EnhancedAuthResult } from '../options';
 import { saveSession } from '../persistence';
-import { SESSION_NEVER_EXPIRES } from '../session';
+import { SESSION_NEVER_EXPIRES, type Session } from '../session';
 
 /** What CONNECT settled before authentication finished. */
 export interface PendingConnect {
@@ -83,7 +83,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   return afterAuthenticate(c, pending, verdict);
 }
 
-function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void {
+function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void | Promise<void> {
   if (c.state !== ConnectionState.Authenticating) return; // closed meanwhile
   if (verdict === true) return accept(c, pending);
   const reasonCode = verdict === false ? (pending.packet.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
@@ -93,7 +93,7 @@ function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: Auth
 }
 
 /** One answer of the enhanced-authentication hook: continue with AUTH, accept, or refuse. */
-export function enhancedAuthStep(c: Connection, result: EnhancedAuthResult): void {
+export function enhancedAuthStep(c: Connection, result: EnhancedAuthResult): void | Promise<void> {
   if (c.state === ConnectionState.Closed) return;
   const method = c.authenticationMethod!;
   if (result.reasonCode === 0x18) {
@@ -115,10 +115,10 @@ export function enhancedAuthStep(c: Connection, result: EnhancedAuthResult): voi
     return;
   }
   c.pendingConnect = undefined;
-  accept(c, pending, { authenticationMethod: method, authenticationData: result.data });
+  return accept(c, pending, { authenticationMethod: method, authenticationData: result.data });
 }
 
-function accept(c: Connection, pending: PendingConnect, authProperties?: Properties): void {
+function accept(c: Connection, pending: PendingConnect, authProperties?: Properties): void | Promise<void> {
   const core = c.core;
   const options = core.options;
   const p = pending.packet;
@@ -151,7 +151,9 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
-  saveSession(core, session);
+  session.connectionWill = p.will;
+  // with a store, CONNACK waits until the session (and its Will) is written
+  const written = core.collectWrites(() => saveSession(core, session));
 
   c.keepalive = pending.keepalive;
   c.will = p.will;
@@ -170,10 +172,26 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
       properties.responseInformation = options.responseInformation;
     }
   }
-  c.send({ type: 'connack', sessionPresent, reasonCode: 0, properties });
+  const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0, properties };
+  if (written === undefined) return connected(c, session, connack, window);
+  // packets behind CONNECT wait too: the connection reads nothing until this promise settles
+  return written.then(
+    () => connected(c, session, connack, window),
+    (err: Error) => {
+      core.log.error(`store: session ${clientId}: ${err.message}`);
+      c.close('store-error', 0x80);
+    },
+  );
+}
+
+/** CONNACK, then the session's flows resume: unacknowledged messages again, then the queue. */
+function connected(c: Connection, session: Session, connack: ConnackPacket, window: number): void {
+  if (c.state !== ConnectionState.Connected) return; // gone while the session was written
+  const core = c.core;
+  c.send(connack);
   c.connectAccepted();
   if (core.log.enabled('info')) {
-    core.log.info(`client ${clientId} connected from ${c.address} (protocol ${p.protocolVersion}, clean ${p.clean}, keepalive ${c.keepalive})`);
+    core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, keepalive ${c.keepalive})`);
   }
   if (core.listenerCount('clientConnected') > 0) core.emit('clientConnected', c.info());
   session.attach(c, window, Date.now());
