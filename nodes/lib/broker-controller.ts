@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Packet, Subscription } from '../../src/codec/types';
+import { addMonitor, removeMonitor } from './broker-admin';
+import { BrokerMonitor } from './broker-monitor';
 import { announceBroker } from './broker-registry';
 import type { BrokerSettings } from './broker-settings';
 import { createEngineBroker, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
@@ -32,12 +34,17 @@ export class BrokerController {
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private clientCount = 0;
   private closing = false;
+  /** What the editor's sidebar shows of this broker. */
+  private readonly monitor: BrokerMonitor;
 
   constructor(
     private readonly RED: NodeAPI,
     private readonly node: Node,
     private readonly settings: BrokerSettings,
-  ) {}
+  ) {
+    this.monitor = new BrokerMonitor(RED, node);
+    addMonitor(this.monitor);
+  }
 
   /** Starts listening; a failure (port in use, bad TLS) shows red and is logged, never thrown. */
   async start(): Promise<void> {
@@ -51,6 +58,7 @@ export class BrokerController {
       const broker = createEngineBroker(this.brokerOptions(listeners));
       this.broker = broker;
       this.wireEvents(broker);
+      this.monitor.attach(broker);
       await broker.listen();
       if (tlsOptions) await this.listenTls(broker, tlsOptions);
       if (s.wsPath) this.attachToNodeRedServer(broker, s.wsPath);
@@ -85,6 +93,7 @@ export class BrokerController {
   async close(): Promise<void> {
     this.closing = true;
     announceBroker(this.node.id, null);
+    removeMonitor(this.monitor);
     await this.release();
     showStatus(this.RED, this.node, 'idle');
   }
@@ -245,6 +254,7 @@ export class BrokerController {
     const tlsClosed = tlsServer ? new Promise<void>((resolve) => tlsServer.close(() => resolve())) : Promise.resolve();
     const broker = this.broker;
     this.broker = null;
+    this.monitor.detach();
     if (broker) {
       await broker.close().catch((err: Error) => this.node.warn(err.message));
       broker.removeAllListeners();

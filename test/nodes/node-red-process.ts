@@ -34,8 +34,8 @@ export interface NodeRedProcess {
   output(): string;
   /** Waits until the output matches. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** An access token for `user` from /auth/token. */
-  login(username: string, password: string): Promise<string>;
+  /** An access token for `user` from /auth/token, asking for `scope` (a read-only user may ask only 'read'). */
+  login(username: string, password: string, scope?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -103,11 +103,11 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedProc
     waitForOutput: async (pattern, timeoutMs = 5000) => {
       await waitUntil(() => pattern.test(output), timeoutMs, `output ${pattern}`);
     },
-    login: async (username, password) => {
+    login: async (username, password, scope = '*') => {
       const res = await fetch(`${baseUrl}auth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }),
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password }),
       });
       if (res.status !== 200) throw new Error(`login as ${username}: HTTP ${res.status}`);
       return ((await res.json()) as { access_token: string }).access_token;
