@@ -71,7 +71,9 @@ describe('clients that never read', () => {
       assert.equal(value.acked, value.qos1, 'the QoS 1 publisher is acknowledged throughout');
       assert.ok((stats.dropped['buffer-full'] ?? 0) > 0, 'QoS 0 to the non-readers dropped beyond the buffer');
       assert.ok((stats.dropped['queue-full'] ?? 0) > 0, 'QoS 1 to the non-readers dropped beyond the queue');
-      assert.ok(readerGot >= value.qos1, `the reading subscriber got messages (${readerGot})`);
+      // the reader shares this process with the flooder: when it falls behind, its QoS 0 is dropped at
+      // the buffer and its QoS 1 beyond maxQueuedMessages, as for anyone; it must still be served
+      assert.ok(readerGot > 0, `the reading subscriber got messages (${readerGot})`);
       assert.equal(stats.clients, 2 + NON_READERS_QOS0 + NON_READERS_QOS1, 'nobody was disconnected');
     } finally {
       for (const c of stalled) c.destroy();

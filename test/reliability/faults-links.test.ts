@@ -26,19 +26,19 @@ describe('links that hang or crawl', () => {
 
   const scenarios = [
     {
-      name: 'a 4 s stall with a 1 s keepalive: both ends drop the link, reconnect and resume',
+      name: 'a 3 s stall with a 1 s keepalive: both ends drop the link, reconnect and resume',
       fault: async (proxy: FaultProxy) => {
         proxy.stall();
-        await sleep(4000);
+        await sleep(3000);
         proxy.resume();
       },
       reconnects: true,
     },
     {
-      name: 'a link slowed to 8 KB/s for 3 s, then cut',
+      name: 'a link slowed to 8 KB/s for 2 s, then cut',
       fault: async (proxy: FaultProxy) => {
         proxy.slow(8 * 1024);
-        await sleep(3000);
+        await sleep(2000);
         proxy.slow(0);
         proxy.cutAll();
       },

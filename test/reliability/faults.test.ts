@@ -13,7 +13,7 @@ import { seededRandom } from './helpers/random';
 /** At least this many messages, and more while the faults go on (bounded by MAX_MESSAGES). */
 const MESSAGES = Number(process.env.RELIABILITY_FAULT_MESSAGES ?? 300);
 const MAX_MESSAGES = 20_000;
-const FAULTS = Number(process.env.RELIABILITY_FAULTS ?? 15);
+const FAULTS = Number(process.env.RELIABILITY_FAULTS ?? 12);
 const WINDOW = 16;
 const PACE_MS = 4;
 const SETTLE_MS = 60_000;
