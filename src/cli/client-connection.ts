@@ -162,11 +162,8 @@ export function connectClient(
 ): Promise<ConnectOutcome> {
   const client = connect(clientOptions(args, reconnectPeriod));
   onCreated?.(client);
-  if (args.debug) {
-    // connect() writes the first CONNECT before returning, so no listener could see it: trace it here.
-    io.stdout.write(`Client ${client.clientId === '' ? '(null)' : client.clientId} sending CONNECT\n`);
-    traceClient(client, io);
-  }
+  // CONNECT leaves on the next tick: the trace sees it like every other packet.
+  if (args.debug) traceClient(client, io);
   return new Promise((resolve) => {
     let firstError: MqttError | undefined;
     const fail = (err: MqttError) => {
@@ -174,8 +171,7 @@ export function connectClient(
       client.off('close', onClose);
       const { exitCode, lines } = describeConnectFailure(err, args.protocolVersion);
       if (!args.quiet) for (const line of lines) io.stderr.write(`${line}\n`);
-      // Ended on the next turn: the client is still inside its own 'close' handling here.
-      setImmediate(() => void client.end({ force: true }).then(() => resolve({ exitCode })));
+      void client.end({ force: true }).then(() => resolve({ exitCode }));
     };
     const onError = (err: MqttError) => {
       firstError ??= err;

@@ -38,11 +38,9 @@ class Subscriber {
     if (this.finished) return;
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
-    // On the next turn: called from a 'message' listener, the client has yet to acknowledge that
-    // message (PUBACK / PUBREC), which must go out before DISCONNECT.
-    setImmediate(() => {
-      void this.client.end({ properties: this.args.protocolVersion === 5 ? this.args.properties.disconnect : undefined }).then(() => this.resolveDone(exitCode));
-    });
+    // Safe from a 'message' listener: the client queues that message's PUBACK / PUBREC before
+    // delivering it, so the acknowledgement leaves ahead of DISCONNECT.
+    void this.client.end({ properties: this.args.protocolVersion === 5 ? this.args.properties.disconnect : undefined }).then(() => this.resolveDone(exitCode));
   }
 
   private error(text: string): void {

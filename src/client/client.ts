@@ -286,7 +286,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       const error = new MqttError('TRANSPORT_ERROR', `${o.protocol}://${o.host}:${o.port}: ${(err as Error).message}`, undefined, { cause: err });
       if (this.reconnectAttempt === 0 && !this.wasConnected) throw error; // first attempt: to the caller of connect()
       this.emitError(error);
-      this.settleAfterClose(false);
+      this.settleAfterClose(false); // after the 'error' listeners: one of them may have ended the client
       return;
     }
     const decoder = new PacketDecoder({ protocolVersion: this.protocolVersion });
@@ -311,7 +311,11 @@ export class MqttClient extends EventEmitter<ClientEvents> {
         this.fail(new MqttError('CONNECT_TIMEOUT', `no CONNACK within ${o.connectTimeout} ms`)),
       );
     }
-    this.send(this.connectPacket());
+    // CONNECT waits for the next tick, so listeners attached right after connect() see it
+    // ('packetsend' included); the stream is opened now, so bad transport options still throw.
+    process.nextTick(() => {
+      if (stream === this.stream && this.currentState === 'connecting') this.send(this.connectPacket());
+    });
   }
 
   private connectPacket(): ConnectPacket {
@@ -399,7 +403,8 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.reconnectAttempt = 0;
     this.wasConnected = true;
     this.session.onConnack(connack);
-    this.emit('connect', connack);
+    // A 'packetsend' listener may have ended the client while the session flushed.
+    if (this.connected) this.emit('connect', connack);
   }
 
   private onAuth(packet: AuthPacket): void {
@@ -463,6 +468,8 @@ export class MqttClient extends EventEmitter<ClientEvents> {
 
   /** After a stream is gone: finish an end(), wait to reconnect, or close for good. */
   private settleAfterClose(wasUp: boolean): void {
+    // An 'error' listener called end() while no stream was open: the client is already finished.
+    if (this.currentState === 'closed') return;
     // The state is settled before the events, so a listener may call end() from any of them.
     if (this.currentState === 'disconnecting') {
       this.emitClosed(wasUp);
@@ -508,9 +515,10 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private send(packet: Packet): void {
     const stream = this.stream;
     if (!stream || stream.destroyed) return;
-    // [MQTT-3.14.4-1]: nothing after DISCONNECT (e.g. an ack from a listener that called end()).
+    // [MQTT-3.14.4-1]: nothing after DISCONNECT (e.g. a publish from a listener that called end()).
     if (this.currentState === 'disconnecting' && packet.type !== 'disconnect') return;
-    if (this.listenerCount('packetsend') > 0) this.emit('packetsend', packet);
     this.batch.push(stream, encode(packet, this.protocolVersion));
+    // Queued before the listeners run: a listener that calls end() puts its DISCONNECT behind it.
+    if (this.listenerCount('packetsend') > 0) this.emit('packetsend', packet);
   }
 }

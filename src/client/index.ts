@@ -20,7 +20,9 @@ export type {
 export type { Clock, TimerHandle } from './clock';
 
 /**
- * Starts connecting at once and returns the client; listen for 'connect' or await `once(client, 'connect')`.
+ * Opens the transport at once and returns the client; CONNECT is written on the next tick, so
+ * listeners attached right after this call ('packetsend' included) see every packet. Listen for
+ * 'connect' or await `once(client, 'connect')`.
  * `connect('mqtts://host:8883', { ca })`, `connect({ host, port, protocolVersion: 5 })`.
  */
 export function connect(urlOrOptions: string | URL | ClientOptions, options?: ClientOptions): MqttClient {

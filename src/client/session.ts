@@ -413,23 +413,28 @@ export class ClientSession {
       return;
     }
     const id = packet.packetId as number;
+    // The acknowledgement is queued before the message is delivered: the listener runs synchronously,
+    // so the message is the application's either way, and a listener that calls end() puts its
+    // DISCONNECT behind the acknowledgement instead of losing it [MQTT-4.3.2-2], [MQTT-4.3.3-2].
     if (packet.qos === 1) {
-      this.out.message(packet);
       this.out.send(this.ack('puback', id));
+      this.out.message(packet);
       return;
     }
     // QoS 2, method B: deliver on first receipt and hold the id until PUBREL, so a redelivery
     // (DUP) of the same id is acknowledged but not delivered again [MQTT-4.3.3-9].
-    if (!this.incomingQos2.has(id)) {
-      if (this.incomingQos2.size >= this.opts.receiveMaximum) {
-        // [MQTT-3.3.4-9]: the server sent more unacknowledged QoS 2 than our Receive Maximum.
-        this.out.protocolError(new MqttError('PROTOCOL_ERROR', `server exceeded our Receive Maximum (${this.opts.receiveMaximum})`, 0x93));
-        return;
-      }
-      this.incomingQos2.add(id);
-      this.out.message(packet);
+    if (this.incomingQos2.has(id)) {
+      this.out.send(this.ack('pubrec', id));
+      return;
     }
+    if (this.incomingQos2.size >= this.opts.receiveMaximum) {
+      // [MQTT-3.3.4-9]: the server sent more unacknowledged QoS 2 than our Receive Maximum.
+      this.out.protocolError(new MqttError('PROTOCOL_ERROR', `server exceeded our Receive Maximum (${this.opts.receiveMaximum})`, 0x93));
+      return;
+    }
+    this.incomingQos2.add(id);
     this.out.send(this.ack('pubrec', id));
+    this.out.message(packet);
   }
 
   private unknownAck(packet: PubAckLikePacket | SubackPacket | UnsubackPacket): void {

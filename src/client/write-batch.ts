@@ -42,7 +42,8 @@ export class WriteBatch {
     const data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bytes);
     this.chunks = [];
     this.bytes = 0;
-    if (stream.destroyed) return;
+    // A stream ended (DISCONNECT sent) or destroyed takes nothing more: no 'write after end'.
+    if (stream.destroyed || stream.writableEnded) return;
     stream.write(data);
     this.written();
   }
