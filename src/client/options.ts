@@ -1,6 +1,6 @@
 // Client options: what the caller may set, the defaults, and the one place that merges a URL
 // with an options object into the resolved settings the client runs on.
-import type { SecureContextOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type { ClientOptions as WebSocketClientOptions } from 'ws';
 import type { AuthPacket, Properties, ProtocolVersion, QoS } from '../codec/types';
 import type { Clock } from './clock';
@@ -76,14 +76,30 @@ export interface ClientOptions {
   autoAssignTopicAlias?: boolean;
 
   /** TLS (mqtts, wss). */
-  ca?: SecureContextOptions['ca'];
-  cert?: SecureContextOptions['cert'];
-  key?: SecureContextOptions['key'];
+  ca?: ConnectionOptions['ca'];
+  cert?: ConnectionOptions['cert'];
+  key?: ConnectionOptions['key'];
   passphrase?: string;
+  /** PKCS#12 key and certificate chain, instead of `key` and `cert`. */
+  pfx?: ConnectionOptions['pfx'];
+  /** Certificate revocation lists. */
+  crl?: ConnectionOptions['crl'];
   /** SNI name; default the host when it is a name. */
   servername?: string;
   /** Default true: a certificate that does not verify fails the connection. */
   rejectUnauthorized?: boolean;
+  /**
+   * Replaces Node's check that the certificate names the host (or `servername`): return an Error
+   * to refuse. The chain is still verified against `ca` unless `rejectUnauthorized` is false.
+   */
+  checkServerIdentity?: ConnectionOptions['checkServerIdentity'];
+  /** Lowest and highest TLS version to negotiate, e.g. 'TLSv1.2', 'TLSv1.3'. */
+  minVersion?: ConnectionOptions['minVersion'];
+  maxVersion?: ConnectionOptions['maxVersion'];
+  /** OpenSSL cipher list (TLS 1.2 and below), signature algorithms, ECDH curves. */
+  ciphers?: string;
+  sigalgs?: string;
+  ecdhCurve?: string;
   ALPNProtocols?: string[];
 
   /** Extra options for the `ws` WebSocket (headers, agent...). */

@@ -8,13 +8,20 @@ import type { ResolvedOptions, Scheme } from './options';
 
 export type TransportFactory = (opts: ResolvedOptions) => Duplex;
 
+/**
+ * The client options handed to tls.connect as they are: credentials, trust, versions and
+ * algorithms. Never where to connect (host, port, socket, path, lookup): the URL says that.
+ */
+const tlsPassThrough = [
+  'ca', 'cert', 'key', 'passphrase', 'pfx', 'crl', 'checkServerIdentity',
+  'minVersion', 'maxVersion', 'ciphers', 'sigalgs', 'ecdhCurve', 'ALPNProtocols',
+] as const satisfies readonly (keyof ResolvedOptions & keyof tls.ConnectionOptions)[];
+
 function tlsOptions(opts: ResolvedOptions): tls.ConnectionOptions {
   const o: tls.ConnectionOptions = { rejectUnauthorized: opts.rejectUnauthorized };
-  if (opts.ca !== undefined) o.ca = opts.ca;
-  if (opts.cert !== undefined) o.cert = opts.cert;
-  if (opts.key !== undefined) o.key = opts.key;
-  if (opts.passphrase !== undefined) o.passphrase = opts.passphrase;
-  if (opts.ALPNProtocols !== undefined) o.ALPNProtocols = opts.ALPNProtocols;
+  for (const name of tlsPassThrough) {
+    if (opts[name] !== undefined) Object.assign(o, { [name]: opts[name] });
+  }
   // SNI carries host names only (RFC 6066 section 3), never an IP address.
   const servername = opts.servername ?? (net.isIP(opts.host) ? undefined : opts.host);
   if (servername) o.servername = servername;

@@ -15,11 +15,14 @@ import { collectMessages, nextEvent } from './helpers/events';
 let certs: TestCerts;
 let mq: MosquittoInstance;
 let mqClientCert: MosquittoInstance;
+let mqTls13: MosquittoInstance;
 const pool = new ClientPool();
 
 before(async () => {
   certs = makeReadableTestCerts();
   mq = await startMosquitto({ tls: { cert: certs.serverCert, key: certs.serverKey } });
+  // tls_version is the lowest version the listener accepts: this one speaks TLS 1.3 only.
+  mqTls13 = await startMosquitto({ tls: { cert: certs.serverCert, key: certs.serverKey }, extraConfig: ['tls_version tlsv1.3'] });
   mqClientCert = await startMosquitto({
     tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.caCert, requireCertificate: true },
   });
@@ -27,6 +30,7 @@ before(async () => {
 after(async () => {
   await disposeMosquitto(mq);
   await disposeMosquitto(mqClientCert);
+  await disposeMosquitto(mqTls13);
   certs.cleanup();
 });
 afterEach(() => pool.endAll());
@@ -109,5 +113,50 @@ describe('TLS', () => {
     await waitUntil(() => c.state === 'closed', 5000, 'closed');
     assert.equal(c.connack, undefined);
     assert.ok(errors.length > 0 && errors.every((e) => (e as { code?: string }).code === 'TRANSPORT_ERROR'), errors.map((e) => e.message).join('; '));
+  });
+
+  // 127.1 is 127.0.0.1 to the resolver but a name that is not in the certificate (localhost, 127.0.0.1).
+  test('checkServerIdentity replaces the host name check, and only that', async () => {
+    const ca = fs.readFileSync(certs.caCert);
+    const byDefault = pool.open(`mqtts://127.1:${mq.tlsPort}`, { ca });
+    const [err] = await nextEvent(byDefault, 'error');
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+
+    const checked: { host: string; subject: string }[] = [];
+    const c = await pool.connected(`mqtts://127.1:${mq.tlsPort}`, {
+      ca,
+      checkServerIdentity: (host, cert) => {
+        checked.push({ host, subject: String(cert.subject.CN) });
+        return undefined;
+      },
+    });
+    assert.deepEqual(checked, [{ host: '127.1', subject: 'localhost' }]);
+    assert.equal((await c.publish('tls/identity', 'x', { qos: 1 }))?.type, 'puback');
+
+    // The chain is still verified: without the CA the certificate is refused whatever the hook says.
+    const untrusted = pool.open(`mqtts://127.1:${mq.tlsPort}`, { checkServerIdentity: () => undefined });
+    const [chainErr] = await nextEvent(untrusted, 'error');
+    assert.equal((chainErr.cause as NodeJS.ErrnoException).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+
+    // A hook that answers with an Error refuses a host the default check would accept.
+    const refusal = new Error('not the pinned certificate');
+    const refused = pool.open(`mqtts://localhost:${mq.tlsPort}`, { ca, checkServerIdentity: () => refusal });
+    const [refusedErr] = await nextEvent(refused, 'error');
+    assert.equal(refusedErr.code, 'TRANSPORT_ERROR');
+    assert.equal(refusedErr.cause, refusal);
+  });
+
+  test('minVersion and maxVersion bound the TLS version: a TLS 1.3-only listener refuses maxVersion TLSv1.2', async () => {
+    const ca = fs.readFileSync(certs.caCert);
+    const tooOld = pool.open(`mqtts://localhost:${mqTls13.tlsPort}`, { ca, maxVersion: 'TLSv1.2' });
+    const [err] = await nextEvent(tooOld, 'error');
+    assert.equal(err.code, 'TRANSPORT_ERROR');
+    // The server's alert 70 "protocol_version" (RFC 8446 section 6.2), which Node reports as EPROTO.
+    assert.match(err.message, /alert protocol version/);
+    const modern = await pool.connected(`mqtts://localhost:${mqTls13.tlsPort}`, { ca, minVersion: 'TLSv1.3' });
+    assert.equal((await modern.publish('tls/v13', 'x', { qos: 1 }))?.type, 'puback');
+    // The same bound against a listener that still speaks TLS 1.2 connects: the version was the cause.
+    const old = await pool.connected(`mqtts://localhost:${mq.tlsPort}`, { ca, maxVersion: 'TLSv1.2' });
+    assert.equal(old.state, 'connected');
   });
 });

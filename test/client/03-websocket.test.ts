@@ -81,4 +81,24 @@ describe('WebSocket', () => {
     assert.match(err.message, /unable to verify the first certificate/);
     await waitUntil(() => c.state === 'closed', 5000, 'closed');
   });
+
+  test('wss:// takes checkServerIdentity and the other TLS options like mqtts://', async () => {
+    const ca = fs.readFileSync(certs.caCert);
+    // A name the certificate does not carry fails the default check...
+    const mismatch = pool.open(`wss://localhost:${secureRelay.port}`, { ca, servername: 'not-this-host.example' });
+    const [err] = await nextEvent(mismatch, 'error');
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    // ...and passes a hook that accepts it, which sees that name.
+    const seen: string[] = [];
+    await roundTrip(`wss://localhost:${secureRelay.port}`, 4, {
+      ca,
+      servername: 'not-this-host.example',
+      minVersion: 'TLSv1.2',
+      checkServerIdentity: (host: string) => {
+        seen.push(host);
+        return undefined;
+      },
+    });
+    assert.deepEqual(seen, ['not-this-host.example']);
+  });
 });
