@@ -107,10 +107,16 @@ export class BrokerMonitor {
     if (this.recent.size > RECENT_TOPICS) this.recent.delete(this.recent.keys().next().value as string);
   };
 
+  /** How long one request keeps the live view running (WATCH_MS unless a test shortens it). */
+  private readonly watchMs: number;
+
   constructor(
-    private readonly RED: NodeAPI,
-    private readonly node: Node,
-  ) {}
+    private readonly RED: Pick<NodeAPI, 'comms'>,
+    private readonly node: Pick<Node, 'id' | 'name' | 'debug'>,
+    options: { watchMs?: number } = {},
+  ) {
+    this.watchMs = options.watchMs ?? WATCH_MS;
+  }
 
   get id(): string {
     return this.node.id;
@@ -147,7 +153,7 @@ export class BrokerMonitor {
 
   /** A viewer asked: keep the live view (message listener, rates, pushes) for WATCH_MS more. */
   watch(): void {
-    this.watchedUntil = Date.now() + WATCH_MS;
+    this.watchedUntil = Date.now() + this.watchMs;
     if (this.broker && !this.timer) this.startWatching();
   }
 
