@@ -16,7 +16,7 @@ export interface TlsArgs {
   capath?: string;
   cert?: string;
   key?: string;
-  /** --insecure: do not verify the server's certificate. */
+  /** --insecure: do not check that the certificate names the host (the chain is still verified). */
   insecure: boolean;
   /** --tls-use-os-certs (implied by mqtts:// and by port 8883 without other TLS options). */
   useOsCerts: boolean;
@@ -55,6 +55,8 @@ export interface CommonArgs {
   password?: string;
   will?: WillArgs;
   tls?: TlsArgs;
+  /** --tls-version as given (tlsv1.3, tlsv1.2, tlsv1.1: the lowest version allowed); checked when connecting, as mosquitto does. */
+  tlsVersion?: string;
   /** -D, per packet. */
   properties: CommandProperties;
   debug: boolean;
@@ -105,7 +107,7 @@ const argumentNames: Record<string, string> = {
   '-k': 'keepalive', '-u': 'username', '-P': 'password', '-f': 'file', '-V': 'protocol version', '-x': 'session expiry interval',
   '-L': 'URL', '-C': 'count', '-W': 'timeout', '-T': 'topic filter', '-U': 'unsubscribe topic', '-F': 'format',
   '--cafile': 'certificate', '--capath': 'certificate directory', '--cert': 'certificate', '--key': 'key',
-  '--tls-alpn': 'protocol', '--will-topic': 'will topic', '--will-payload': 'will payload', '--will-qos': 'will QoS',
+  '--tls-alpn': 'protocol', '--tls-version': 'version', '--will-topic': 'will topic', '--will-payload': 'will payload', '--will-qos': 'will QoS',
   '--repeat': 'count', '--repeat-delay': 'time', '--rh': 'retain handling', '-D': 'property',
 };
 
@@ -120,7 +122,7 @@ const aliases: Record<string, string> = {
 
 const commonFlags = new Set(['-c', '-d', '--quiet', '--insecure', '--tls-use-os-certs', '--will-retain', '--nodelay', '--help', '--version']);
 const commonValued = new Set(['-h', '-p', '-q', '-i', '-I', '-k', '-u', '-P', '-V', '-x', '-L', '--cafile', '--capath', '--cert', '--key',
-  '--tls-alpn', '--will-topic', '--will-payload', '--will-qos']);
+  '--tls-alpn', '--tls-version', '--will-topic', '--will-payload', '--will-qos']);
 const toolFlags: Record<Tool, Set<string>> = {
   pub: new Set(['-r', '-n', '-l', '-s']),
   sub: new Set(['-v', '-N', '-R', '-E', '--retained-only', '--remove-retained', '--pretty', '--nl', '--rap']),
@@ -162,6 +164,8 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
   const properties: CommandProperties = {};
   let message: MessageSource | undefined;
   let url: ReturnType<typeof parseUrl> | undefined;
+  // pub: the last of -t and -L's topic, in command line order, as mosquitto_pub takes it.
+  let publishTopic: string | undefined;
   const setMessage = (m: MessageSource) => {
     if (message) throw new ArgsError('Only one type of message can be sent at once.');
     message = m;
@@ -189,8 +193,8 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
     switch (option) {
       case '-t':
         if (tool === 'pub') {
-          if (seen.has('-t')) throw new ArgsError('Only one topic can be given for publishing.');
           if (!validateTopicName(value)) throw new ArgsError(`Invalid publish topic '${value}', does it contain '+' or '#'?`);
+          publishTopic = value;
         } else if (!validateTopicFilter(value)) {
           throw new ArgsError(`Invalid subscription topic '${value}', are all '+' and '#' wildcards correct?`);
         }
@@ -212,6 +216,10 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
         break;
       case '-L':
         url = parseUrl(value);
+        if (tool === 'pub' && url.topic !== undefined) {
+          if (!validateTopicName(url.topic)) throw new ArgsError(`Invalid publish topic '${url.topic}', does it contain '+' or '#'?`);
+          publishTopic = url.topic;
+        }
         break;
       default:
         seen.set(option, value);
@@ -335,6 +343,7 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
     password,
     will,
     tls,
+    tlsVersion: get('--tls-version'),
     properties,
     debug: flags.has('-d'),
     quiet: flags.has('--quiet'),
@@ -347,7 +356,7 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
   }
 
   if (tool === 'pub') {
-    if (topics.length === 0 || !message) throw new ArgsError('Both topic and message must be supplied.', true);
+    if (publishTopic === undefined || !message) throw new ArgsError('Both topic and message must be supplied.', true);
     const repeatText = get('--repeat');
     const repeat = repeatText === undefined ? 1 : parseInteger(repeatText);
     if (!(repeat > 0)) throw new ArgsError('--repeat argument must be >0.');
@@ -356,7 +365,7 @@ export function parseClientArgs(tool: Tool, argv: readonly string[]): ParseResul
     if (!(repeatDelay >= 0)) throw new ArgsError('--repeat-delay argument must be >=0.0.');
     return {
       action: 'run',
-      args: { ...common, tool, topic: topics[0], message, retain: flags.has('-r'), repeat, repeatDelay },
+      args: { ...common, tool, topic: publishTopic, message, retain: flags.has('-r'), repeat, repeatDelay },
     };
   }
 

@@ -40,8 +40,21 @@ function readCaPath(dir: string): Buffer[] {
   return names.filter((n) => /\.(crt|pem|\d+)$/.test(n)).map((n) => readTlsFile(path.join(dir, n)));
 }
 
+/**
+ * --tls-version as libmosquitto reads it: the lowest version allowed (tlsv1.2 still lets TLS 1.3
+ * be negotiated). A value it does not know fails even without TLS, as mosquitto_pub's does.
+ */
+function tlsMinVersion(text: string | undefined): tls.SecureVersion | undefined {
+  if (text === undefined) return undefined;
+  const versions: Record<string, tls.SecureVersion> = { 'tlsv1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.1': 'TLSv1.1' };
+  const version = Object.hasOwn(versions, text) ? versions[text] : undefined;
+  if (version === undefined) throw new SetupError('Problem setting TLS options, check the options are valid.');
+  return version;
+}
+
 /** Client options for the command line; reads the TLS files. */
 export function clientOptions(args: CommonArgs, reconnectPeriod: number): ClientOptions {
+  const minVersion = tlsMinVersion(args.tlsVersion);
   const o: ClientOptions = {
     protocol: args.scheme,
     host: args.host,
@@ -70,8 +83,10 @@ export function clientOptions(args: CommonArgs, reconnectPeriod: number): Client
     if (ca.length > 0) o.ca = t.useOsCerts ? [...tls.rootCertificates, ...ca] : ca;
     if (t.cert !== undefined) o.cert = readTlsFile(t.cert);
     if (t.key !== undefined) o.key = readTlsFile(t.key);
-    if (t.insecure) o.rejectUnauthorized = false;
+    // --insecure skips the host name check only, as mosquitto's does: the chain is still verified.
+    if (t.insecure) o.checkServerIdentity = () => undefined;
     if (t.alpn !== undefined) o.ALPNProtocols = [t.alpn];
+    if (minVersion !== undefined) o.minVersion = minVersion;
   }
   return o;
 }
@@ -122,14 +137,22 @@ export function traceClient(client: MqttClient, io: CliIo): void {
   });
 }
 
+/** An OpenSSL failure that Node reports as a socket error (EPROTO: an alert from the server). */
+const opensslReason = /SSL routines:[^:]*:([^:]+)/;
+
 function isTlsError(err: Error | undefined): boolean {
   if (!err) return false;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const library = (err as { library?: string }).library ?? '';
   return (
     code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SIGNATURE|ISSUER/.test(code) ||
-    library.includes('SSL') || err.message.includes('certificate')
+    library.includes('SSL') || err.message.includes('certificate') || opensslReason.test(err.message)
   );
+}
+
+/** The reason OpenSSL gives, without Node's "write EPROTO <address>:error:<code>:" wrapping. */
+function tlsErrorText(err: Error): string {
+  return err.message.match(opensslReason)?.[1] ?? err.message.trim();
 }
 
 /** Exit code and stderr lines for a connection that failed before CONNACK, worded as mosquitto words them. */
@@ -139,7 +162,7 @@ export function describeConnectFailure(err: MqttError, protocolVersion: number):
   }
   const cause = err.cause instanceof Error ? err.cause : undefined;
   if (err.code === 'TRANSPORT_ERROR' && cause) {
-    if (isTlsError(cause)) return { exitCode: 1, lines: [`OpenSSL Error: ${cause.message.trim()}`, 'Unable to connect (A TLS error occurred.).'] };
+    if (isTlsError(cause)) return { exitCode: 1, lines: [`OpenSSL Error: ${tlsErrorText(cause)}`, 'Unable to connect (A TLS error occurred.).'] };
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { exitCode: 1, lines: ['Unable to connect (Lookup error.).'] };
     return { exitCode: 1, lines: [`Error: ${transportErrorText(cause)}`] };

@@ -33,8 +33,11 @@ const common = ` -c : disable clean session/enable persistent client mode. The c
  --capath : path to a directory containing trusted CA certificates (*.crt, *.pem) to enable encrypted communication.
  --cert : client certificate for authentication, if required by server.
  --key : client private key for authentication, if required by server.
- --insecure : do not verify the server certificate. Do not use this in production.
+ --insecure : do not check that the server certificate hostname matches the remote hostname (the certificate
+      chain is still verified). You cannot then be sure the remote host is the server you wish to connect to.
+      Do not use this in production.
  --tls-alpn : TLS ALPN protocol to offer.
+ --tls-version : lowest TLS protocol version to use: tlsv1.3, tlsv1.2 or tlsv1.1. Defaults to tlsv1.2.
  --tls-use-os-certs : trust the CA certificates Node.js ships with.
 `;
 
@@ -47,7 +50,7 @@ Usage: mqtt-hub pub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                     [-d] [--quiet]
                     [-V protocol-version]
                     [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                    [{--cafile file | --capath dir} [--cert file] [--key file] [--insecure] [--tls-alpn protocol]]
+                    [{--cafile file | --capath dir} [--cert file] [--key file] [--insecure] [--tls-alpn protocol] [--tls-version version]]
                     [-D command identifier value]
        mqtt-hub pub --help
 
@@ -73,7 +76,7 @@ Usage: mqtt-hub sub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                     [-d] [-N] [--quiet] [-v]
                     [-V protocol-version] [--nl] [--rap] [--rh 0|1|2]
                     [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                    [{--cafile file | --capath dir} [--cert file] [--key file] [--insecure] [--tls-alpn protocol]]
+                    [{--cafile file | --capath dir} [--cert file] [--key file] [--insecure] [--tls-alpn protocol] [--tls-version version]]
                     [-D command identifier value]
        mqtt-hub sub --help
 

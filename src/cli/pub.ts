@@ -1,6 +1,7 @@
 // `mqtt-hub pub`: publish one message (or each line of stdin) and exit, with mosquitto_pub's
 // options, messages and exit codes. Each publish is awaited until its QoS flow completes (PUBACK
-// for QoS 1, PUBCOMP for QoS 2), so a zero exit code means the broker has every message.
+// for QoS 1, PUBCOMP for QoS 2), so a zero exit code means every flow completed; a 5.0 broker's
+// refusal of a message is a warning on stderr, as with mosquitto_pub.
 import * as fs from 'node:fs';
 import type { MqttClient } from '../client';
 import { MqttError } from '../client';
@@ -56,22 +57,29 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function describePublishError(err: unknown): string {
-  if (err instanceof MqttError && err.code === 'PUBLISH_REJECTED' && err.reasonCode !== undefined) {
-    return `Publish failed: ${reasonString(err.reasonCode)}.`;
+/**
+ * Publishes one message. A 5.0 server that refuses it (PUBACK / PUBREC reason code >= 0x80) costs
+ * a warning, not the exit code, and the next message still goes, as with mosquitto_pub: its "mid"
+ * counts the messages, starting at 1. Anything else (a lost connection) throws.
+ */
+async function publishOne(client: MqttClient, args: PubArgs, io: CliIo, mid: number, payload: Buffer): Promise<void> {
+  try {
+    await client.publish(args.topic, payload, { qos: args.qos, retain: args.retain, properties: args.properties.publish });
+  } catch (err) {
+    if (!(err instanceof MqttError && err.code === 'PUBLISH_REJECTED' && err.reasonCode !== undefined)) throw err;
+    if (!args.quiet) io.stderr.write(`Warning: Publish ${mid} failed: ${reasonString(err.reasonCode)}.\n`);
   }
-  return `Publish failed: ${(err as Error).message}`;
 }
 
 async function publishAll(client: MqttClient, args: PubArgs, io: CliIo, payload: Buffer | undefined): Promise<void> {
-  const options = { qos: args.qos, retain: args.retain, properties: args.properties.publish };
+  let mid = 0;
   if (args.message.kind === 'lines') {
-    for await (const line of readLines(io.stdin)) await client.publish(args.topic, line, options);
+    for await (const line of readLines(io.stdin)) await publishOne(client, args, io, ++mid, line);
     return;
   }
   for (let i = 0; i < args.repeat; i++) {
     if (i > 0 && args.repeatDelay > 0) await sleep(args.repeatDelay * 1000);
-    await client.publish(args.topic, payload as Buffer, options);
+    await publishOne(client, args, io, ++mid, payload as Buffer);
   }
 }
 
@@ -101,7 +109,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   try {
     await publishAll(client, args, io, payload);
   } catch (err) {
-    if (!args.quiet) io.stderr.write(`Error: ${describePublishError(err)}\n`);
+    if (!args.quiet) io.stderr.write(`Error: Publish failed: ${(err as Error).message}\n`);
     exitCode = 1;
   }
   await client.end({ properties: args.protocolVersion === 5 ? args.properties.disconnect : undefined });

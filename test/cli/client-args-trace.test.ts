@@ -53,17 +53,34 @@ describe('client options from the command line', () => {
     assert.equal(clientOptions(pub('-V', '311', '-D', 'connect', 'receive-maximum', '5'), 0).properties, undefined);
   });
 
-  test('TLS files are read; --capath takes the *.crt and *.pem of a directory; --insecure stops verification', () => {
+  test('TLS files are read; --capath takes the *.crt and *.pem of a directory; --insecure skips only the host name check', () => {
     const o = clientOptions(pub('--cafile', path.join(dir, 'ca.crt'), '--cert', path.join(dir, 'client.crt'), '--key', path.join(dir, 'client.key'), '--insecure', '--tls-alpn', 'mqtt'), 0);
     assert.equal(o.protocol, 'mqtts');
     assert.deepEqual(o.ca, [Buffer.from('CA ONE')]);
     assert.deepEqual(o.cert, Buffer.from('CERT'));
     assert.deepEqual(o.key, Buffer.from('KEY'));
-    assert.equal(o.rejectUnauthorized, false);
+    // The chain is still verified (rejectUnauthorized left at its default, true); any name passes.
+    assert.equal(o.rejectUnauthorized, undefined);
+    assert.equal(typeof o.checkServerIdentity, 'function');
+    assert.equal(o.checkServerIdentity?.('any.name.example', {} as tls.PeerCertificate), undefined);
     assert.deepEqual(o.ALPNProtocols, ['mqtt']);
     const p = clientOptions(pub('--capath', path.join(dir, 'capath')), 0);
     assert.deepEqual((p.ca as Buffer[]).map(String).sort(), ['CA A', 'CA B']);
     assert.equal(p.rejectUnauthorized, undefined);
+    assert.equal(p.checkServerIdentity, undefined);
+  });
+
+  test('--tls-version is the lowest TLS version, as libmosquitto takes it; an unknown one fails even without TLS', () => {
+    const ca = path.join(dir, 'ca.crt');
+    assert.equal(clientOptions(pub('--cafile', ca, '--tls-version', 'tlsv1.3'), 0).minVersion, 'TLSv1.3');
+    assert.equal(clientOptions(pub('--cafile', ca, '--tls-version', 'tlsv1.2'), 0).minVersion, 'TLSv1.2');
+    assert.equal(clientOptions(pub('--cafile', ca, '--tls-version', 'tlsv1.2'), 0).maxVersion, undefined);
+    assert.equal(clientOptions(pub('--cafile', ca), 0).minVersion, undefined);
+    assert.equal(clientOptions(pub('--tls-version', 'tlsv1.3'), 0).minVersion, undefined); // no TLS: nothing to set
+    for (const bad of ['tlsv1', 'TLSv1.2', 'tlsv1.4', 'constructor']) {
+      assert.throws(() => clientOptions(pub('--tls-version', bad), 0), (e: unknown) =>
+        e instanceof SetupError && e.message === 'Problem setting TLS options, check the options are valid.', bad);
+    }
   });
 
   test('--tls-use-os-certs with --cafile trusts both', () => {
@@ -136,6 +153,12 @@ describe('connection failures', () => {
     assert.deepEqual(describeConnectFailure(transport(cause('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate')), 4), {
       exitCode: 1,
       lines: ['OpenSSL Error: self-signed certificate', 'Unable to connect (A TLS error occurred.).'],
+    });
+    // An alert from the server reaches Node as a socket error: OpenSSL's reason is what is printed.
+    const alert = 'write EPROTO 80ACF350FA7F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70\n';
+    assert.deepEqual(describeConnectFailure(transport(cause('EPROTO', alert)), 4), {
+      exitCode: 1,
+      lines: ['OpenSSL Error: tlsv1 alert protocol version', 'Unable to connect (A TLS error occurred.).'],
     });
     assert.deepEqual(describeConnectFailure(new MqttError('CONNECT_TIMEOUT', 'no CONNACK within 30000 ms'), 4), { exitCode: 1, lines: ['Error: no CONNACK within 30000 ms'] });
   });

@@ -181,8 +181,21 @@ describe('pub flags', () => {
     refuses('pub', ['-t', 't', '-n', '--cafile', '/ca', '--cert', '/c'], 'Both certfile and keyfile must be provided if one of them is set.');
   });
 
-  test('repeated -t is refused for pub', () => {
-    refuses('pub', ['-t', 'a', '-t', 'b', '-m', 'x'], 'Only one topic can be given for publishing.');
+  test('--tls-version is kept as given for the connection to check; it does not turn TLS on (as mosquitto_pub)', () => {
+    assert.equal(pub('-t', 't', '-n', '--cafile', '/ca.crt', '--tls-version', 'tlsv1.3').tlsVersion, 'tlsv1.3');
+    const plain = pub('-t', 't', '-n', '--tls-version', 'tlsv1.2');
+    assert.deepEqual([plain.scheme, plain.tls, plain.tlsVersion], ['mqtt', undefined, 'tlsv1.2']);
+    assert.equal(pub('-t', 't', '-n').tlsVersion, undefined);
+    refuses('pub', ['-t', 't', '-n', '--tls-version'], '--tls-version argument given but no version specified.');
+  });
+
+  test('a repeated -t: the last one is the topic, as mosquitto_pub takes it; -L and -t count in order', () => {
+    assert.equal(pub('-t', 'a', '-t', 'b', '-m', 'x').topic, 'b');
+    assert.equal(pub('-L', 'mqtt://127.0.0.1:1883/from/url', '-t', 'from/option', '-m', 'x').topic, 'from/option');
+    assert.equal(pub('-t', 'from/option', '-L', 'mqtt://127.0.0.1:1883/from/url', '-m', 'x').topic, 'from/url');
+    // Each is checked as it comes, so a bad one is refused even when a good one follows [MQTT-3.3.2-2].
+    refuses('pub', ['-t', 'a/#', '-t', 'b', '-m', 'x'], "Invalid publish topic 'a/#', does it contain '+' or '#'?");
+    refuses('pub', ['-L', 'mqtt://127.0.0.1:1883/a/+', '-m', 'x'], "Invalid publish topic 'a/+', does it contain '+' or '#'?");
   });
 });
 
