@@ -173,10 +173,10 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
     }
   }
   const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0, properties };
-  if (written === undefined) return connected(c, session, connack, window);
+  if (written === undefined) return connected(c, session, connack, window, p.clean);
   // packets behind CONNECT wait too: the connection reads nothing until this promise settles
   return written.then(
-    () => connected(c, session, connack, window),
+    () => connected(c, session, connack, window, p.clean),
     (err: Error) => {
       core.log.error(`store: session ${clientId}: ${err.message}`);
       c.close('store-error', 0x80);
@@ -185,13 +185,13 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
 }
 
 /** CONNACK, then the session's flows resume: unacknowledged messages again, then the queue. */
-function connected(c: Connection, session: Session, connack: ConnackPacket, window: number): void {
+function connected(c: Connection, session: Session, connack: ConnackPacket, window: number, clean: boolean): void {
   if (c.state !== ConnectionState.Connected) return; // gone while the session was written
   const core = c.core;
   c.send(connack);
   c.connectAccepted();
   if (core.log.enabled('info')) {
-    core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, keepalive ${c.keepalive})`);
+    core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, clean ${clean}, keepalive ${c.keepalive})`);
   }
   if (core.listenerCount('clientConnected') > 0) core.emit('clientConnected', c.info());
   session.attach(c, window, Date.now());
