@@ -24,7 +24,7 @@ describe('broker monitor', () => {
     await broker.listen();
     const pushes: Array<{ topic: string; at: number }> = [];
     const comms = { publish: (topic: string) => pushes.push({ topic, at: Date.now() }) };
-    monitor = new BrokerMonitor({ comms }, { id: 'b1', name: 'b', debug: () => undefined }, { watchMs: 2000 });
+    monitor = new BrokerMonitor({ comms }, { id: 'b1', name: 'b', debug: () => undefined }, { watchMs: 2500 });
     monitor.attach(broker);
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'm1', reconnectPeriod: 0 });
     clients.push(c);
@@ -41,7 +41,7 @@ describe('broker monitor', () => {
     await c.publishAsync('watched/topic', '{"a":1}', { qos: 1 });
     const topics = (await monitor.snapshot()).topics;
     assert.deepEqual(topics.map((t) => [t.topic, t.payload.kind, t.payload.text]), [['watched/topic', 'json', '{"a":1}']]);
-    await waitUntil(() => pushes.length >= 2, 4000, 'two pushes');
+    await waitUntil(() => pushes.length >= 1, 4000, 'a push');
     assert.ok(pushes.every((p) => p.topic === 'mqtt-hub/b1'));
     await waitUntil(() => !monitor!.watching, 6000, 'the watch window to close');
     // At most one push a second (a loaded machine pushes fewer, never more).
