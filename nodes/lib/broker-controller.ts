@@ -10,6 +10,7 @@ import type { Packet, Subscription } from '../../src/codec/types';
 import { addMonitor, removeMonitor } from './broker-admin';
 import { BrokerMonitor } from './broker-monitor';
 import { announceBroker } from './broker-registry';
+import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import { createEngineBroker, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
@@ -260,20 +261,5 @@ export class BrokerController {
       broker.removeAllListeners();
     }
     await tlsClosed;
-  }
-}
-
-function describePacket(packet: Packet): string {
-  switch (packet.type) {
-    case 'publish':
-      return `PUBLISH ${packet.topic} q${packet.qos}${packet.retain ? ' r' : ''}${packet.packetId ? ` id ${packet.packetId}` : ''} (${packet.payload.length} bytes)`;
-    case 'subscribe':
-      return `SUBSCRIBE ${packet.subscriptions.map((s) => `${s.topicFilter} q${s.qos}`).join(', ')}`;
-    case 'connect':
-      return `CONNECT ${packet.clientId} v${packet.protocolVersion} k${packet.keepalive}${packet.clean ? ' clean' : ''}`;
-    default: {
-      const withCode = packet as { reasonCode?: number; packetId?: number };
-      return `${packet.type.toUpperCase()}${withCode.packetId ? ` id ${withCode.packetId}` : ''}${withCode.reasonCode ? ` rc 0x${withCode.reasonCode.toString(16)}` : ''}`;
-    }
   }
 }

@@ -2,7 +2,7 @@
 // registers with it. The first user connects, the last one leaving disconnects; subscriptions are
 // counted per filter, and a node that closes for a redeploy keeps its filter for a moment so that
 // the same node coming back with the same filter costs no UNSUBSCRIBE/SUBSCRIBE.
-import type { ConnackPacket, DisconnectPacket, Properties, PublishPacket, QoS } from '../../src/codec/types';
+import type { ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket, QoS } from '../../src/codec/types';
 import {
   applyBrokerOverrides,
   connectProperties,
@@ -14,6 +14,7 @@ import {
 import { brokerEndpoint, watchBroker } from './broker-registry';
 import { connectClient, type ClientOptions, type EngineClient } from './engine';
 import { buildPublishProperties, type PublishFields } from './message-convert';
+import { describePacket } from './packet-text';
 import type { Node, NodeAPI, TlsConfigNode } from './node-red-types';
 import type { LinkState } from './status';
 import { SubscriptionTable, type DeliveryHandler, type SubscriptionRequest } from './subscription-table';
@@ -300,6 +301,10 @@ export class ConnectionController {
       firstResult?.(err);
     };
     client.on('connect', (connack: ConnackPacket) => this.onConnected(client, connack, settle));
+    if (this.settings.verbose) {
+      client.on('packetsend', (packet: Packet) => this.node.log(`→ ${describePacket(packet)}`));
+      client.on('packetreceive', (packet: Packet) => this.node.log(`← ${describePacket(packet)}`));
+    }
     client.on('message', (_topic: string, _payload: Buffer, packet: PublishPacket) => {
       if (client === this.client) this.table.dispatch(packet, this.v5 && this.identifiersAvailable);
     });

@@ -51,6 +51,8 @@ export interface ConnectionSettings {
   will?: LifecycleMessage & { willDelayInterval?: number };
   username?: string;
   password?: string;
+  /** Log every packet sent and received. */
+  verbose: boolean;
 }
 
 export class SettingsError extends Error {
@@ -154,6 +156,7 @@ export function readConnectionSettings(config: Config, credentials: { user?: str
     will: will && willDelay ? { ...will, willDelayInterval: willDelay } : will,
     username: credentials.user || undefined,
     password: credentials.password || undefined,
+    verbose: parseBool(config.verbose) ?? false,
   };
 }
 

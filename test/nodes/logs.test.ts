@@ -27,6 +27,8 @@ describe('log lines in a running Node-RED', () => {
         { id: 'verbose', z: 'f1', type: 'mqtt-hub-broker', x: 100, y: 80, name: 'loud', bind: 'loopback', port: String(verbosePort), sysInterval: '0', verbose: true, wires: [[]] },
         { id: 'conn', type: 'mqtt-hub-connection', serverType: 'host', host: '127.0.0.1', port: String(externalPort), protocolVersion: '5', clientId: 'nr-logs', reconnectPeriod: '0' },
         { id: 'in', z: 'f1', type: 'mqtt-hub-in', x: 100, y: 120, broker: 'conn', topic: 'x', qos: '0', datatype: 'auto-detect', wires: [[]] },
+        { id: 'connv', type: 'mqtt-hub-connection', serverType: 'host', host: '127.0.0.1', port: String(externalPort), protocolVersion: '5', clientId: 'nr-verbose', reconnectPeriod: '0', verbose: true },
+        { id: 'inv', z: 'f1', type: 'mqtt-hub-in', x: 100, y: 160, broker: 'connv', topic: 'v/#', qos: '1', datatype: 'auto-detect', wires: [[]] },
       ],
     });
     await red.waitForOutput(new RegExp(`Broker listening on 127\\.0\\.0\\.1:${quietPort}`));
@@ -63,6 +65,15 @@ describe('log lines in a running Node-RED', () => {
     assert.match(out, /\[info\] \[mqtt-hub-broker:loud\] chatty ← CONNACK/);
     assert.match(out, /\[info\] \[mqtt-hub-broker:loud\] chatty → PUBLISH trace\/me q1 id \d+ \(3 bytes\)/);
     assert.match(out, /\[info\] \[mqtt-hub-broker:loud\] chatty ← PUBACK id \d+/);
+  });
+
+  test('with verbose on, the connection node logs every packet it sends and receives', async () => {
+    await red.waitForOutput(/\[mqtt-hub-connection:connv\] ← SUBACK/);
+    const out = red.output();
+    assert.match(out, /\[info\] \[mqtt-hub-connection:connv\] → CONNECT nr-verbose v5/);
+    assert.match(out, /\[info\] \[mqtt-hub-connection:connv\] ← CONNACK/);
+    assert.match(out, /\[info\] \[mqtt-hub-connection:connv\] → SUBSCRIBE v\/# q1/);
+    assert.doesNotMatch(out, /\[mqtt-hub-connection:conn\] [→←]/, 'no packet lines without verbose');
   });
 
   test('the connection node logs connected, and disconnected with the reason the server gave', async () => {
