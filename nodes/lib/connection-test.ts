@@ -58,9 +58,13 @@ const TLS_UNTRUSTED = new Set([
 /** The form's fields as the editor posts them: the node's properties plus `user` and `password`. */
 type TestRequest = Record<string, unknown> & { id?: string; user?: string; password?: string };
 
+/** Apps that have the route: one per runtime, even when a harness loads the module again. */
+const registered = new WeakSet<object>();
+
 export function registerConnectionTest(RED: NodeAPI): void {
   const admin = RED.httpAdmin;
-  if (!admin) return;
+  if (!admin || registered.has(admin)) return;
+  registered.add(admin);
   admin.post('/mqtt-hub/test-connection', RED.auth.needsPermission('mqtt-hub.write'), (req: AdminRequest, res: AdminResponse) => {
     testConnection(RED, (req.body ?? {}) as TestRequest).then(
       (result) => res.json(result),
