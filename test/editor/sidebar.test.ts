@@ -1,7 +1,8 @@
 // The "MQTT broker" sidebar in headless Chromium against a running Node-RED: a client connecting
 // shows up, messages arriving fill the topic tree, a retained topic is cleared and a client
 // disconnected from the UI, a test message published from it; the connection form's "Test
-// connection" answers. No errors in the browser console; screenshots in test-output/sidebar/.
+// connection" answers; a read-only user (adminAuth) sees the same without the actions. No errors in
+// the browser console; screenshots in test-output/sidebar/.
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -23,6 +24,8 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
   let port: number;
+  let adminToken: string;
+  let viewerToken: string;
   const clients: mqtt.MqttClient[] = [];
 
   before(async () => {
@@ -33,7 +36,13 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
         { id: 'hub', z: 'f1', type: 'mqtt-hub-broker', x: 160, y: 80, name: 'hub', bind: 'loopback', port: String(port), sysInterval: '0', wires: [[]] },
         { id: 'conn', type: 'mqtt-hub-connection', serverType: 'host', host: '127.0.0.1', port: String(port), protocolVersion: '5', autoConnect: false },
       ],
+      users: [
+        { username: 'admin', password: 'admin-pw', permissions: '*' },
+        { username: 'viewer', password: 'viewer-pw', permissions: 'read' },
+      ],
     });
+    adminToken = await red.login('admin', 'admin-pw');
+    viewerToken = await red.login('viewer', 'viewer-pw', 'read');
     await red.waitForOutput(new RegExp(`Broker listening on 127\\.0\\.0\\.1:${port}`));
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -49,8 +58,12 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
     await red?.stop();
   });
 
-  async function openEditor(locale: string): Promise<{ page: Page; problems: string[] }> {
+  /** The editor, logged in: the token goes where the editor keeps it after its own login dialog. */
+  async function openEditor(locale: string, token = adminToken): Promise<{ page: Page; problems: string[] }> {
     const context = await browser.newContext({ locale, viewport: { width: 1500, height: 950 } });
+    await context.addInitScript((t: string) => {
+      window.localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, expires_in: 604800, token_type: 'Bearer' }));
+    }, token);
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const problems: string[] = [];
@@ -154,13 +167,18 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
     await page.context().close();
   });
 
-  test('the sidebar reads in Chinese', async () => {
-    const { page, problems } = await openEditor('zh-CN');
+  test('a read-only user, in Chinese: the same view without the actions', async () => {
+    const c = await client('viewer-seen');
+    await c.publishAsync('sidebar/readonly', 'kept', { qos: 1, retain: true });
+    const { page, problems } = await openEditor('zh-CN', viewerToken);
     await page.evaluate(() => window.RED.sidebar.show('mqtt-hub'));
     const side = page.locator('#mqtt-hub-sidebar');
     await side.locator('.mqtt-hub-sb-clients .mqtt-hub-sb-title', { hasText: '已连接的客户端' }).waitFor();
-    assert.match(await side.locator('.mqtt-hub-sb-publish .mqtt-hub-sb-title').innerText(), /发布测试消息/);
-    await page.screenshot({ path: path.join(screenshots, '05-zh-CN.png') });
+    await side.locator('.mqtt-hub-sb-client[data-client-id="viewer-seen"]').waitFor();
+    await side.locator('[data-topic="sidebar/readonly"]', { hasText: '保留' }).waitFor();
+    assert.match(await side.locator('.mqtt-hub-sb-readonly').innerText(), /您只能查看，不能操作/);
+    assert.equal(await side.locator('.mqtt-hub-sb-disconnect, .mqtt-hub-sb-clear, .mqtt-hub-sb-publish').count(), 0, 'no action for a read-only user');
+    await page.screenshot({ path: path.join(screenshots, '05-read-only-zh-CN.png') });
     assert.deepEqual(problems, [], 'no errors in the browser console');
     await page.context().close();
   });
