@@ -328,6 +328,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       keepalive: o.keepalive,
       clientId: this.clientId,
     };
+    if (o.bridge === true && this.protocolVersion !== 5) packet.bridge = true;
     if (o.username !== undefined) packet.username = o.username;
     if (o.password !== undefined) packet.password = Buffer.isBuffer(o.password) ? o.password : Buffer.from(o.password, 'utf8');
     if (o.will) {

@@ -46,6 +46,12 @@ export interface ClientOptions {
   clientId?: string;
   /** Clean Session (3.1.1) / Clean Start (5.0). Default true. */
   clean?: boolean;
+  /**
+   * Mosquitto's bridge bit: the protocol level is sent as level | 0x80 on levels 3 and 4, so a broker
+   * that knows it does not send back to a bridge what the bridge published (try_private). Ignored for 5.0,
+   * which has No Local instead.
+   */
+  bridge?: boolean;
   /** Seconds, 0 = off. Default 60. */
   keepalive?: number;
   /** Milliseconds to wait for PINGRESP before the link is taken for dead. Default: one keepalive period, at most 30 s. */

@@ -103,7 +103,7 @@ for (const version of VERSIONS) {
         assert.equal(count(local.received, 'from-local'), 1, 'the local message came back from Mosquitto');
       });
     } else {
-      test('3.1.1 try_private: with the bridge bit Mosquitto does not send the bridge its own messages', { todo: 'the client has no `bridge` option yet (CONNECT protocol level | 0x80)' }, async () => {
+      test('3.1.1 try_private: with the bridge bit Mosquitto does not send the bridge its own messages', async () => {
         const { local } = await bothWays(true);
         assert.equal(count(local.received, 'from-local'), 1, 'the local message came back from Mosquitto');
       });
@@ -185,7 +185,7 @@ for (const version of VERSIONS) {
 
     // Mosquitto clears RETAIN on what it forwards to an ordinary 3.1.1 subscriber [MQTT-3.3.1-9]:
     // 5.0 asks to keep it with Retain As Published, 3.1.1 by the bridge bit.
-    test('a live retained message coming in keeps RETAIN and is stored locally', version.level === 5 ? {} : { todo: 'the client has no `bridge` option yet (CONNECT protocol level | 0x80)' }, async () => {
+    test('a live retained message coming in keeps RETAIN and is stored locally', async () => {
       const { broker, port } = await localBroker(cleanups);
       const remote = await mosquitto(cleanups);
       const localWatch = await localClient(cleanups, port);
