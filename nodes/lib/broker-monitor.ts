@@ -72,7 +72,9 @@ export function previewPayload(payload: Buffer): PayloadPreview {
   const size = payload.length;
   if (size === 0) return { kind: 'empty', text: '', size };
   const head = payload.subarray(0, PREVIEW_BYTES);
-  const text = head.toString('utf8');
+  let text = head.toString('utf8');
+  // The cut may split a multi-byte character: that is not a sign of binary data.
+  if (size > PREVIEW_BYTES) text = text.replace(/\uFFFD{1,3}$/, '');
   // A lone replacement character marks bytes that are not UTF-8; control characters mark binary.
   const readable = !text.includes('\uFFFD') && !/[\u0000-\u0008\u000e-\u001f]/.test(text);
   if (readable) {

@@ -73,6 +73,9 @@ describe('broker monitor', () => {
     assert.deepEqual(previewPayload(Buffer.from('hello world')), { kind: 'text', text: 'hello world', size: 11 });
     assert.deepEqual(previewPayload(Buffer.from([0x00, 0x01, 0xfe])), { kind: 'hex', text: '00 01 fe', size: 3 });
     assert.deepEqual(previewPayload(Buffer.alloc(0)), { kind: 'empty', text: '', size: 0 });
+    // 255 bytes of ASCII then a 3-byte character cut at byte 256: still text.
+    const cut = previewPayload(Buffer.from('a'.repeat(255) + '温度'));
+    assert.deepEqual([cut.kind, cut.text, cut.size], ['text', 'a'.repeat(255), 261]);
     const long = previewPayload(Buffer.alloc(1000, 'a'));
     assert.deepEqual([long.kind, long.text.length, long.size], ['text', 256, 1000]);
   });
