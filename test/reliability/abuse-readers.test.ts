@@ -74,7 +74,10 @@ describe('clients that never read', () => {
       // the reader shares this process with the flooder: when it falls behind, its QoS 0 is dropped at
       // the buffer and its QoS 1 beyond maxQueuedMessages, as for anyone; it must still be served
       assert.ok(readerGot > 0, `the reading subscriber got messages (${readerGot})`);
-      assert.equal(stats.clients, 2 + NON_READERS_QOS0 + NON_READERS_QOS1, 'nobody was disconnected');
+      // the policy drops messages, not clients (the watchdog's own pair may still be leaving: not counted)
+      assert.ok(stalled.every((c) => !c.closed), 'no non-reader was disconnected');
+      assert.ok(reader.connected && publisher.connected, 'the reader and the QoS 1 publisher are still connected');
+      assert.ok(stats.clients >= 2 + NON_READERS_QOS0 + NON_READERS_QOS1);
     } finally {
       for (const c of stalled) c.destroy();
       reader.end(true);
