@@ -1,15 +1,15 @@
-// The broker with its transports: TCP and WebSocket listeners, `handle(stream)` where every
-// transport enters, `publish` from the application, and an orderly `close`.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import * as net from 'node:net';
+// The broker with its transports: TCP, TLS and WebSocket listeners (listeners.ts), `handle(stream)`
+// where every transport enters, `publish` from the application, and an orderly `close`.
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { Properties, QoS } from '../codec';
 import { Connection } from './connection';
 import { BrokerCore } from './core';
 import type { ClientInfo } from './events';
 import type { BrokerMessage } from './message';
-import type { BrokerOptions, ConnectionInfo, ListenerOptions } from './options';
+import { createListenerServer } from './listeners';
+import type { BrokerOptions, ConnectionInfo, ListenerOptions, ListenerProtocol } from './options';
 import { restoreSessions, saveAllSessions } from './persistence';
 import { SysTopics } from './sys';
 import { validateTopicName } from '../topics';
@@ -18,7 +18,7 @@ export interface BrokerAddress {
   address: string;
   port: number;
   family: string;
-  protocol: 'mqtt' | 'ws';
+  protocol: ListenerProtocol;
 }
 
 export interface InjectedMessage {
@@ -31,12 +31,10 @@ export interface InjectedMessage {
 
 interface RunningListener {
   options: ListenerOptions;
-  server: net.Server | HttpServer;
+  server: net.Server;
   wss?: WebSocketServer;
 }
 
-/** WebSocket subprotocols MQTT clients ask for: 'mqtt' (3.1.1, 5.0), 'mqttv3.1' (3.1). */
-const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
 /** How long close() lets clients finish closing before it destroys their sockets. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -69,8 +67,14 @@ export class Broker extends BrokerCore {
 
   private async open(options: ListenerOptions): Promise<RunningListener> {
     const host = options.host ?? '127.0.0.1';
-    const running: RunningListener =
-      options.protocol === 'ws' ? this.webSocketListener(options) : { options, server: net.createServer((socket) => this.acceptSocket(socket)) };
+    const running: RunningListener = {
+      options,
+      ...createListenerServer(options, {
+        accept: (stream, info) => this.handle(stream, info),
+        tcpNoDelay: this.options.tcpNoDelay,
+        error: (message) => this.log.info(message),
+      }),
+    };
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const error = new Error(
@@ -87,29 +91,6 @@ export class Broker extends BrokerCore {
       });
     });
     return running;
-  }
-
-  private webSocketListener(options: ListenerOptions): RunningListener {
-    const server = createHttpServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' });
-      res.end('MQTT over WebSocket only\n');
-    });
-    const wss = new WebSocketServer({
-      server,
-      path: options.path,
-      handleProtocols: (protocols) => WS_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
-    });
-    wss.on('connection', (ws, req) => {
-      const stream = createWebSocketStream(ws);
-      this.handle(stream, { address: req.socket.remoteAddress, port: req.socket.remotePort, listener: options });
-    });
-    wss.on('error', (err) => this.log.error(`websocket listener: ${err.message}`));
-    return { options, server, wss };
-  }
-
-  private acceptSocket(socket: net.Socket): void {
-    socket.setNoDelay(this.options.tcpNoDelay);
-    this.handle(socket, { address: socket.remoteAddress, port: socket.remotePort });
   }
 
   /** Every transport enters here: TCP, TLS, WebSocket or an in-memory pair. */

@@ -32,6 +32,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   id = '';
   username: string | undefined;
   readonly address: string;
+  /** Set on a listener with useIdentityAsUsername: the verified certificate CN, or null without one. */
+  readonly certificateIdentity: string | null | undefined;
   protocolVersion: ProtocolVersion = 4;
   keepalive = 0;
   session: Session | null = null;
@@ -67,6 +69,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     info: ConnectionInfo,
   ) {
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
+    this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     // Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer

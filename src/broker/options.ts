@@ -3,13 +3,35 @@ import type { Duplex } from 'node:stream';
 import type { PublishPacket, QoS } from '../codec/types';
 import type { BrokerStore } from './store/types';
 
+/** TLS settings of an `mqtts` or `wss` listener: PEM contents, not paths. */
+export interface ListenerTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA certificates client certificates are verified against. */
+  ca?: string | Buffer;
+  passphrase?: string;
+  /** A client certificate signed by `ca` is required (requestCert + rejectUnauthorized). */
+  requireCertificate?: boolean;
+  /** A client certificate is asked for but optional; an unverified one counts as none. */
+  requestCertificate?: boolean;
+}
+
+export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
 export interface ListenerOptions {
   /** 0 = any free port; `addresses()` tells the one bound. */
   port: number;
   host?: string;
-  protocol?: 'mqtt' | 'ws';
+  protocol?: ListenerProtocol;
   /** WebSocket path (any path when absent). */
   path?: string;
+  /** Required for `mqtts` and `wss`. */
+  tls?: ListenerTlsOptions;
+  /**
+   * The verified client certificate's subject CN becomes the username `authenticate` sees (as
+   * Mosquitto's use_identity_as_username); a client without one is refused with 0x87 / 5.
+   */
+  useIdentityAsUsername?: boolean;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -99,6 +121,8 @@ export interface ConnectionInfo {
   address?: string;
   port?: number;
   listener?: ListenerOptions;
+  /** Subject CN of a client certificate the TLS layer verified. */
+  certificateIdentity?: string;
 }
 
 export type ResolvedOptions = Required<

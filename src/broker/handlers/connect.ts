@@ -61,9 +61,15 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     const invalid = v5 ? validatePayloadFormat(p) : null;
     if (invalid !== null) return c.refuseConnect(invalid.reasonCode, 5, invalid.message);
   }
+  // use_identity_as_username: the certificate speaks for the client, whatever CONNECT says
+  let username = p.username;
+  if (c.certificateIdentity !== undefined) {
+    if (c.certificateIdentity === null) return c.refuseConnect(0x87, p.protocolVersion, 'no verified client certificate to take the username from');
+    username = c.certificateIdentity;
+  }
   const pending: PendingConnect = { packet: p, clientId, assigned, keepalive, serverKeepAlive };
   c.id = clientId;
-  c.username = p.username;
+  c.username = username;
 
   // Enhanced authentication (5.0 section 4.12): refused unless a hook knows the method
   if (v5 && props?.authenticationMethod !== undefined) {
@@ -78,7 +84,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
 
   const hook = options.authenticate;
   if (hook === undefined) return accept(c, pending);
-  const verdict = hook(c, p.username, p.password);
+  const verdict = hook(c, username, p.password);
   if (verdict instanceof Promise) return verdict.then((r) => afterAuthenticate(c, pending, r));
   return afterAuthenticate(c, pending, verdict);
 }
@@ -86,7 +92,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
 function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void | Promise<void> {
   if (c.state !== ConnectionState.Authenticating) return; // closed meanwhile
   if (verdict === true) return accept(c, pending);
-  const reasonCode = verdict === false ? (pending.packet.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
+  const reasonCode = verdict === false ? (c.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
   if (reasonCode === 0) return accept(c, pending);
   const reasonString = typeof verdict === 'object' ? verdict.reasonString : undefined;
   c.refuseConnect(reasonCode, pending.packet.protocolVersion, reasonString ?? 'not authorized');

@@ -1,0 +1,103 @@
+// The servers behind each listener protocol: TCP (mqtt), TLS (mqtts), WebSocket (ws) and WebSocket
+// over TLS (wss). Each hands the broker a duplex stream and what it knows of the peer.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { ConnectionInfo, ListenerOptions } from './options';
+import { WebSocketStream } from './websocket-stream';
+
+/** WebSocket subprotocols MQTT clients ask for: 'mqtt' (3.1.1, 5.0 [MQTT-6.0.0-4]), 'mqttv3.1' (3.1). */
+const WS_PROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export interface ListenerServer {
+  server: net.Server;
+  wss?: WebSocketServer;
+}
+
+export interface ListenerSink {
+  accept(stream: Duplex, info: ConnectionInfo): void;
+  tcpNoDelay: boolean;
+  error(message: string): void;
+}
+
+function tlsContext(options: ListenerOptions): tls.TlsOptions {
+  const t = options.tls;
+  if (t === undefined) throw new Error(`a ${options.protocol} listener needs tls.cert and tls.key`);
+  const request = t.requireCertificate === true || t.requestCertificate === true;
+  return {
+    cert: t.cert,
+    key: t.key,
+    ca: t.ca,
+    passphrase: t.passphrase,
+    requestCert: request,
+    // optional certificates: the handshake succeeds without one and `authorized` tells whether it was verified
+    rejectUnauthorized: t.requireCertificate === true,
+  };
+}
+
+/** The CN of a client certificate the TLS layer verified against the listener's CA, or undefined. */
+function certificateIdentity(socket: net.Socket): string | undefined {
+  if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  // a certificate may hold several CNs; Mosquitto takes the first too
+  const first = Array.isArray(cn) ? cn[0] : cn;
+  return typeof first === 'string' && first.length > 0 ? first : undefined;
+}
+
+function socketInfo(socket: net.Socket, options: ListenerOptions): ConnectionInfo {
+  return { address: socket.remoteAddress, port: socket.remotePort, listener: options, certificateIdentity: certificateIdentity(socket) };
+}
+
+function refuseHttp(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain' });
+  res.end('MQTT over WebSocket only\n');
+}
+
+export function createListenerServer(options: ListenerOptions, sink: ListenerSink): ListenerServer {
+  const protocol = options.protocol ?? 'mqtt';
+  switch (protocol) {
+    case 'mqtt':
+      return {
+        server: net.createServer((socket) => {
+          socket.setNoDelay(sink.tcpNoDelay);
+          sink.accept(socket, socketInfo(socket, options));
+        }),
+      };
+    case 'mqtts': {
+      const server = tls.createServer(tlsContext(options), (socket) => {
+        socket.setNoDelay(sink.tcpNoDelay);
+        sink.accept(socket, socketInfo(socket, options));
+      });
+      // a failed handshake (no certificate, an unknown CA) never reaches the broker
+      server.on('tlsClientError', (err, socket) => {
+        sink.error(`TLS handshake with ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? ''} failed: ${err.message}`);
+      });
+      return { server };
+    }
+    case 'ws':
+    case 'wss': {
+      const server = protocol === 'wss' ? createHttpsServer(tlsContext(options), refuseHttp) : createHttpServer(refuseHttp);
+      if (protocol === 'wss') {
+        server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+          sink.error(`TLS handshake with ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? ''} failed: ${err.message}`);
+        });
+      }
+      const wss = new WebSocketServer({
+        server,
+        path: options.path,
+        handleProtocols: (protocols) => WS_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
+      });
+      wss.on('connection', (ws, req) => {
+        if (req.socket instanceof net.Socket) req.socket.setNoDelay(sink.tcpNoDelay);
+        sink.accept(new WebSocketStream(ws), socketInfo(req.socket, options));
+      });
+      wss.on('error', (err) => sink.error(`websocket listener: ${err.message}`));
+      return { server, wss };
+    }
+    default:
+      throw new Error(`unknown listener protocol ${String(protocol)}`);
+  }
+}
