@@ -1,7 +1,8 @@
 // `mqtt-hub broker`: run the broker from the command line, with Mosquitto's configuration file format
 // and its log lines (`-v` logs every packet in and out as `mosquitto -v` does).
-// Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener cannot open (e.g. the port is in use),
-// 3 for a bad command line or configuration (as Mosquitto does for configuration errors).
+// Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener or the persistence store cannot open (e.g.
+// the port is in use), 3 for a bad command line or configuration (as Mosquitto does for configuration
+// errors; a password_file or acl_file that cannot be loaded is one).
 import { createBroker, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
 import type { ConnectPacket, Packet } from '../codec/types';
 import {
@@ -12,6 +13,10 @@ import {
   timestamp,
 } from '../broker/packet-log';
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
+import { createBridge, type Bridge } from '../bridge';
+import type { DiskStore } from '../persistence';
+import { openPersistence } from './conf/persistence';
+import { loadSecurity } from './conf/security';
 
 import { packageVersion } from './main';
 
@@ -146,11 +151,20 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     }
   }
 
+  // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
+  const security = conf ? await loadSecurity(conf.security) : { hooks: undefined, errors: [] };
+  if (security.errors.length > 0) {
+    for (const e of security.errors) logError(`Error: ${formatDiagnostic(e)}`);
+    logError(`Error found in ${args.configFile}: not starting.`);
+    return 3;
+  }
+
   const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
   const connectionMessages = conf?.connectionMessages ?? true;
   const listeners = resolveListeners(conf, args);
   const options: BrokerOptions = {
     ...conf?.options,
+    ...security.hooks,
     listeners,
     // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
     logger: {
@@ -172,6 +186,20 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
 
   log(`mqtt-hub version ${packageVersion()} starting`);
   if (args.configFile !== undefined) log(`Config loaded from ${args.configFile}.`);
+  let store: DiskStore | undefined;
+  if (conf?.persistence.enabled) {
+    try {
+      store = await openPersistence(conf.persistence, { info: (m) => log(m), warn: (m) => logError(`Warning: ${m}`), error: (m) => logError(`Error: ${m}`) });
+    } catch (err) {
+      logError(`Error: unable to open the persistence store in ${conf.persistence.location ?? process.cwd()}: ${(err as Error).message}`);
+      removeStopHandler();
+      return 1;
+    }
+    if (store) {
+      options.store = store;
+      log(`Persistence in ${conf.persistence.location ?? process.cwd()}.`);
+    }
+  }
   const broker = createBroker(options);
 
   if (verbose) attachPacketLog(broker, log);
@@ -186,16 +214,29 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     else logError(`Error: ${e.message}`);
     removeStopHandler();
     await broker.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
     return 1;
   }
   for (const a of broker.addresses()) {
     log(`Opening ${a.family === 'IPv6' ? 'ipv6' : 'ipv4'} ${a.protocol === 'ws' ? 'websockets ' : ''}listen socket on ${a.address} port ${a.port}.`);
   }
+  // Bridges after the listeners (Mosquitto connects them once it runs), stopped before the broker closes.
+  const bridges: Bridge[] = [];
+  for (const b of conf?.bridges ?? []) {
+    const bridge = createBridge(broker, b.options);
+    bridge.on('connect', (a) => log(`Bridge ${b.options.name} connected to ${a.host}:${a.port}.`));
+    bridge.on('disconnect', () => log(`Bridge ${b.options.name} disconnected; it will try again.`));
+    bridge.on('error', (err: Error) => logError(`Warning: bridge ${b.options.name}: ${err.message}`));
+    bridges.push(bridge);
+    await bridge.start().catch((err: Error) => logError(`Error: bridge ${b.options.name}: ${err.message}`));
+  }
   log(`mqtt-hub version ${packageVersion()} running`);
 
   const signal = await stopped;
   log(`mqtt-hub version ${packageVersion()} terminating (${signal})`);
+  await Promise.all(bridges.map((b) => b.stop().catch(() => undefined)));
   await broker.close();
+  await store?.close();
   return 0;
 }
 

@@ -1,15 +1,40 @@
 // Reads Mosquitto's mosquitto.conf format into broker options, so a user can start `mqtt-hub broker`
 // with the configuration they already have. Every line is accounted for: applied, a warning naming an
-// option that is not supported yet, or an error. Security options are errors, never warnings: a
-// configuration that asks for passwords, ACLs or TLS must not start a broker open to everyone.
+// option that is not supported yet, or an error. Security options this broker cannot honour are
+// errors, never warnings: a configuration that asks for protection must not start a broker open to
+// everyone. Files named by TLS and bridge options are read here, so an unreadable one is reported
+// with its line; password_file and acl_file are loaded when the broker starts (conf/security.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrokerOptions, ListenerOptions } from '../broker';
+import { applyBridgeOption, checkBridge, startBridge, type ConfBridge } from './conf/bridge-section';
+import { optionReader, type ConfDiagnostic, type Where } from './conf/diagnostics';
 
-export interface ConfDiagnostic {
-  file: string;
-  line: number;
-  message: string;
+export type { ConfDiagnostic } from './conf/diagnostics';
+export type { ConfBridge } from './conf/bridge-section';
+
+/** A file named in the configuration, with the line that named it. */
+export interface ConfFile {
+  path: string;
+  where: Where;
+}
+
+/** allow_anonymous, password_file, acl_file: turned into hooks by conf/security.ts. */
+export interface ConfSecurity {
+  /** Unset: false when a password_file is given (Mosquitto 2's default), true otherwise. */
+  allowAnonymous?: boolean;
+  allowAnonymousWhere?: Where;
+  passwordFile?: ConfFile;
+  aclFile?: ConfFile;
+}
+
+/** persistence, persistence_location, autosave_interval: turned into a DiskStore by conf/persistence.ts. */
+export interface ConfPersistence {
+  enabled: boolean;
+  /** persistence_location; the working directory when unset, as Mosquitto. */
+  location?: string;
+  /** autosave_interval in seconds; unset = DiskStore's default (fsync every write). */
+  autosaveInterval?: number;
 }
 
 export interface MosquittoConf {
@@ -22,16 +47,20 @@ export interface MosquittoConf {
   logTypes: string[];
   /** `connection_messages` (default true, as Mosquitto). */
   connectionMessages: boolean;
+  security: ConfSecurity;
+  persistence: ConfPersistence;
+  /** `connection` sections, in order. */
+  bridges: ConfBridge[];
   warnings: ConfDiagnostic[];
   errors: ConfDiagnostic[];
 }
 
 /** Options whose presence means authentication, authorization or TLS: refusing to start is safer. */
 const SECURITY_OPTIONS = new Set([
-  'password_file', 'acl_file', 'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
-  'certfile', 'keyfile', 'cafile', 'capath', 'crlfile', 'dhparamfile', 'require_certificate', 'ciphers',
+  'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
+  'capath', 'crlfile', 'dhparamfile', 'ciphers',
   'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'psk_file', 'psk_hint',
-  'use_identity_as_username', 'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
+  'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
   'check_retain_source', 'clientid_prefixes',
 ]);
 const SECURITY_PREFIXES = ['plugin_opt_', 'auth_opt_'];
@@ -51,6 +80,8 @@ export interface ParseContext {
   file?: string;
   /** Lists and reads the `*.conf` files of an include_dir (tests give their own). */
   readDir?: (dir: string) => Array<{ name: string; text: string }>;
+  /** Reads a certificate or key file (tests give their own). */
+  readFile?: (file: string) => Buffer;
 }
 
 function readConfDir(dir: string): Array<{ name: string; text: string }> {
@@ -65,30 +96,87 @@ interface State {
   conf: MosquittoConf;
   /** The listener options apply to: the last `listener`, or the default one. */
   current: ListenerOptions | undefined;
-  defaultListener: { port?: number; host?: string };
+  /** `port`, a global `bind_address` and TLS options before any `listener`. */
+  defaultListener: Partial<ListenerOptions>;
   maxConnectionsSeen: Set<number>;
   readDir: (dir: string) => Array<{ name: string; text: string }>;
+  readFile: (file: string) => Buffer;
   depth: number;
+  /** The `connection` section later bridge options belong to. */
+  bridge: ConfBridge | undefined;
+  perListenerSettings: Where | undefined;
+  /** Security options given, with where: per_listener_settings true needs them to mean one thing. */
+  securityLines: Where[];
+  /** TLS options per listener, checked once the file is read (certfile and keyfile go together). */
+  tlsLines: Map<Partial<ListenerOptions>, Where>;
 }
 
 export function parseMosquittoConf(text: string, context: ParseContext = {}): MosquittoConf {
-  const conf: MosquittoConf = { options: {}, listeners: [], logTypes: [], connectionMessages: true, warnings: [], errors: [] };
+  const conf: MosquittoConf = {
+    options: {},
+    listeners: [],
+    logTypes: [],
+    connectionMessages: true,
+    security: {},
+    persistence: { enabled: false },
+    bridges: [],
+    warnings: [],
+    errors: [],
+  };
   const state: State = {
     conf,
     current: undefined,
     defaultListener: {},
     maxConnectionsSeen: new Set(),
     readDir: context.readDir ?? readConfDir,
+    readFile: context.readFile ?? ((file) => fs.readFileSync(file)),
     depth: 0,
+    bridge: undefined,
+    perListenerSettings: undefined,
+    securityLines: [],
+    tlsLines: new Map(),
   };
   parseInto(state, text, context.file ?? 'mosquitto.conf');
-  if (state.defaultListener.port !== undefined || state.defaultListener.host !== undefined) {
+  const d = state.defaultListener;
+  if (d.port !== undefined || d.host !== undefined || d.tls !== undefined) {
     // `port`/`bind_address` describe the default listener, which Mosquitto opens before the others.
-    conf.listeners.unshift({ port: state.defaultListener.port ?? 1883, ...(state.defaultListener.host ? { host: state.defaultListener.host } : {}) });
+    const { port, host, ...rest } = d;
+    conf.listeners.unshift({ ...rest, port: port ?? 1883, ...(host ? { host } : {}) });
+    state.tlsLines.set(conf.listeners[0], state.tlsLines.get(d) ?? { file: context.file ?? 'mosquitto.conf', line: 0 });
     conf.defaultListenerIndex = 0;
   }
+  for (const l of conf.listeners) finishTls(l, state);
+  if (state.perListenerSettings && state.securityLines.length > 0 && conf.listeners.length > 1) {
+    // Each listener would need its own hooks; one set for the whole broker is all this broker has.
+    for (const where of state.securityLines) {
+      conf.errors.push({ ...where, message: `with 'per_listener_settings true' and several listeners, security options per listener are not supported: use 'per_listener_settings false' and one set of security options` });
+    }
+  }
+  for (const b of conf.bridges) checkBridge(b, conf.errors);
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;
+}
+
+/** certfile makes a listener mqtts (or wss with `protocol websockets`); keyfile must go with it. */
+function finishTls(listener: ListenerOptions, state: State): void {
+  const tls = listener.tls as Partial<NonNullable<ListenerOptions['tls']>> | undefined;
+  if (tls === undefined) return;
+  const where = state.tlsLines.get(listener) ?? { file: 'mosquitto.conf', line: 0 };
+  const port = `listener on port ${listener.port}`;
+  if (tls.cert === undefined || tls.key === undefined) {
+    if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername) {
+      state.conf.errors.push({ ...where, message: `${port}: TLS needs both 'certfile' and 'keyfile'` });
+    }
+    delete listener.tls;
+    return;
+  }
+  if (tls.requireCertificate && tls.ca === undefined) {
+    state.conf.errors.push({ ...where, message: `${port}: 'require_certificate true' needs a 'cafile' to verify client certificates against` });
+  }
+  if (listener.useIdentityAsUsername && !tls.requireCertificate) {
+    state.conf.errors.push({ ...where, message: `${port}: 'use_identity_as_username true' needs 'require_certificate true'` });
+  }
+  listener.protocol = listener.protocol === 'ws' ? 'wss' : 'mqtts';
 }
 
 /** Reads a configuration file (and its include_dir files). A file that cannot be read is an error. */
@@ -114,42 +202,13 @@ function parseInto(state: State, text: string, file: string): void {
   }
 }
 
-type Where = { file: string; line: number };
-
 function applyOption(state: State, option: string, args: string[], where: Where): void {
   const { conf } = state;
-  const error = (message: string): void => {
-    conf.errors.push({ ...where, message });
-  };
-  const warn = (message: string): void => {
-    conf.warnings.push({ ...where, message });
-  };
+  const r = optionReader(option, args, where, conf, state.readFile);
+  const { error, warn, oneArg, integer, bool } = r;
   const notSupported = (): void => warn(`option '${option}' is not supported yet and is ignored`);
-  const oneArg = (): string | undefined => {
-    if (args.length !== 1) {
-      error(`option '${option}' takes exactly one value`);
-      return undefined;
-    }
-    return args[0];
-  };
-  const integer = (min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
-    const v = oneArg();
-    if (v === undefined) return undefined;
-    if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      error(`invalid value '${v}' for '${option}': an integer from ${min} to ${max} is expected`);
-      return undefined;
-    }
-    return Number(v);
-  };
-  const bool = (): boolean | undefined => {
-    const v = oneArg();
-    if (v === undefined) return undefined;
-    if (v !== 'true' && v !== 'false') {
-      error(`invalid value '${v}' for '${option}': 'true' or 'false' is expected`);
-      return undefined;
-    }
-    return v === 'true';
-  };
+
+  if (state.bridge && applyBridgeOption(state.bridge, r)) return;
 
   if (SECURITY_OPTIONS.has(option) || SECURITY_PREFIXES.some((p) => option.startsWith(p))) {
     if (option === 'require_certificate' && args[0] === 'false') return; // asks for nothing
@@ -158,7 +217,80 @@ function applyOption(state: State, option: string, args: string[], where: Where)
   }
 
   const o = conf.options;
+  const listener = (): Partial<ListenerOptions> => state.current ?? state.defaultListener;
+  const tls = (): Partial<NonNullable<ListenerOptions['tls']>> => {
+    const l = listener();
+    if (!state.tlsLines.has(l)) state.tlsLines.set(l, where);
+    return (l.tls ??= {} as NonNullable<ListenerOptions['tls']>);
+  };
   switch (option) {
+    case 'connection': {
+      const b = startBridge(r);
+      if (b) {
+        conf.bridges.push(b);
+        state.bridge = b;
+      }
+      return;
+    }
+    case 'certfile': {
+      const v = r.fileContents();
+      if (v) tls().cert = v;
+      return;
+    }
+    case 'keyfile': {
+      const v = r.fileContents();
+      if (v) tls().key = v;
+      return;
+    }
+    case 'cafile': {
+      const v = r.fileContents();
+      if (v) tls().ca = v;
+      return;
+    }
+    case 'require_certificate': {
+      const v = bool();
+      if (v !== undefined) tls().requireCertificate = v;
+      return;
+    }
+    case 'use_identity_as_username': {
+      const v = bool();
+      if (v !== undefined) {
+        listener().useIdentityAsUsername = v;
+        if (v) tls();
+      }
+      return;
+    }
+    case 'password_file':
+    case 'acl_file': {
+      if (args.length === 0) return error(`option '${option}' needs a file name`);
+      state.securityLines.push(where);
+      const file = { path: args.join(' '), where };
+      if (option === 'password_file') conf.security.passwordFile = file;
+      else conf.security.aclFile = file;
+      return;
+    }
+    case 'persistence': {
+      const v = bool();
+      if (v !== undefined) conf.persistence.enabled = v;
+      return;
+    }
+    case 'persistence_location': {
+      if (args.length === 0) return error(`option 'persistence_location' needs a directory`);
+      conf.persistence.location = args.join(' ');
+      return;
+    }
+    case 'persistence_file':
+      return warn(`option 'persistence_file' is ignored: the store keeps its own files (snapshot-N.mqhs, log-N.mqhl) in persistence_location`);
+    case 'autosave_interval': {
+      const v = integer(0);
+      if (v !== undefined) conf.persistence.autosaveInterval = v;
+      return;
+    }
+    case 'autosave_on_changes': {
+      const v = bool();
+      if (v) warn(`'autosave_on_changes true' is approximated: every change is written to the store's log at once, and autosave_interval is the period of its fsync`);
+      return;
+    }
     case 'listener': {
       if (args.length < 1 || args.length > 2) return error(`'listener' takes a port and an optional bind address`);
       const port = Number(args[0]);
@@ -177,14 +309,14 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'bind_address': {
       const v = oneArg();
       if (v === undefined) return;
-      if (state.current) state.current.host = v;
-      else state.defaultListener.host = v;
+      listener().host = v;
       return;
     }
     case 'protocol': {
       const v = oneArg();
       if (v === undefined) return;
       if (!state.current) return error(`'protocol' must follow a 'listener'`);
+      // mqtts/wss follow from certfile once the whole file is read (finishTls)
       if (v === 'mqtt') state.current.protocol = 'mqtt';
       else if (v === 'websockets') state.current.protocol = 'ws';
       else error(`invalid value '${v}' for 'protocol': 'mqtt' or 'websockets' is expected`);
@@ -240,13 +372,15 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     }
     case 'allow_anonymous': {
       const v = bool();
-      // allow_anonymous true is what this broker does; false asks for authentication it cannot do yet.
-      if (v === false) error(`security option 'allow_anonymous false' is not supported yet: refusing to start a broker open to anonymous clients`);
+      if (v === undefined) return;
+      state.securityLines.push(where);
+      conf.security.allowAnonymous = v;
+      conf.security.allowAnonymousWhere = where;
       return;
     }
     case 'per_listener_settings': {
-      // Only changes how security options are scoped, and those are refused above.
-      bool();
+      const v = bool();
+      state.perListenerSettings = v ? where : undefined;
       return;
     }
     case 'sys_interval': {
@@ -290,11 +424,6 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'log_dest': {
       if (args[0] === 'stdout' || args[0] === 'stderr') return; // where this broker logs anyway
       return notSupported();
-    }
-    case 'persistence': {
-      const v = bool();
-      if (v === true) warn(`option 'persistence' is not supported yet and is ignored: sessions and retained messages are kept in memory only`);
-      return;
     }
     case 'include_dir': {
       const dir = oneArg();

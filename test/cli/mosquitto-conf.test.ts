@@ -1,5 +1,6 @@
 // The mosquitto.conf reader: what it applies, what it warns about (with line numbers), and the
-// security options that must stop the broker from starting.
+// security options that must stop the broker from starting. TLS, security, persistence and bridge
+// sections: conf-mapping.test.ts.
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -96,19 +97,18 @@ describe('mosquitto.conf parser', () => {
   });
 
   test('an option not supported yet is a warning naming it and its line, never silently ignored', () => {
-    const c = conf(['listener 1883', '', '# x', 'autosave_interval 60', 'mount_point site/', 'persistence true', 'log_dest file /var/log/m.log', 'no_such_option 1']);
+    const c = conf(['listener 1883', '', '# x', 'mount_point site/', 'persistence_file m.db', 'log_dest file /var/log/m.log', 'no_such_option 1']);
     assert.deepEqual(c.errors, []);
     assert.deepEqual(
       c.warnings.map((w) => [w.line, w.message.match(/'([^']+)'/)?.[1]]),
       [
-        [4, 'autosave_interval'],
-        [5, 'mount_point'],
-        [6, 'persistence'],
-        [7, 'log_dest'],
-        [8, 'no_such_option'],
+        [4, 'mount_point'],
+        [5, 'persistence_file'],
+        [6, 'log_dest'],
+        [7, 'no_such_option'],
       ],
     );
-    assert.equal(formatDiagnostic(c.warnings[0]), "test.conf line 4: option 'autosave_interval' is not supported yet and is ignored");
+    assert.equal(formatDiagnostic(c.warnings[0]), "test.conf line 4: option 'mount_point' is not supported yet and is ignored");
   });
 
   test('options that are defaults here are accepted silently: persistence false, log_dest stdout, allow_anonymous true', () => {
@@ -118,18 +118,13 @@ describe('mosquitto.conf parser', () => {
   });
 
   for (const line of [
-    'password_file /etc/mosquitto/passwd',
-    'acl_file /etc/mosquitto/acl',
-    'certfile /etc/server.crt',
-    'keyfile /etc/server.key',
-    'cafile /etc/ca.crt',
-    'require_certificate true',
     'psk_file /etc/psk',
-    'allow_anonymous false',
     'auth_plugin /usr/lib/auth.so',
     'plugin /usr/lib/dynsec.so',
     'plugin_opt_config_file /etc/dynsec.json',
-    'use_identity_as_username true',
+    'use_subject_as_username true',
+    'crlfile /etc/crl.pem',
+    'ciphers ECDHE',
   ]) {
     test(`security option refuses to start: ${line}`, () => {
       const c = conf(['listener 1883', line]);
@@ -173,13 +168,13 @@ describe('mosquitto.conf parser', () => {
     assert.deepEqual(c.warnings.map((w) => [w.file, w.line]), [['/etc/mosquitto/conf.d/b.conf', 2]]);
   });
 
-  test('include_dir on disk, and a security option inside an included file is still an error', () => {
+  test('include_dir on disk, and a security option inside an included file is still an error with its file and line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-conf-'));
     try {
       fs.mkdirSync(path.join(dir, 'conf.d'));
       fs.writeFileSync(path.join(dir, 'conf.d', '01-listeners.conf'), 'listener 2883 127.0.0.1\n');
-      fs.writeFileSync(path.join(dir, 'conf.d', '02-auth.conf'), '# auth\npassword_file /x\n');
-      fs.writeFileSync(path.join(dir, 'conf.d', 'ignored.txt'), 'password_file /y\n');
+      fs.writeFileSync(path.join(dir, 'conf.d', '02-auth.conf'), '# auth\nauth_plugin /x\n');
+      fs.writeFileSync(path.join(dir, 'conf.d', 'ignored.txt'), 'auth_plugin /y\n');
       fs.writeFileSync(path.join(dir, 'main.conf'), `include_dir ${path.join(dir, 'conf.d')}\n`);
       const c = loadMosquittoConf(path.join(dir, 'main.conf'));
       assert.deepEqual(c.listeners, [{ port: 2883, host: '127.0.0.1' }]);

@@ -1,0 +1,197 @@
+// The mosquitto.conf options for production, parsed and mapped: TLS and websockets listeners,
+// security files, persistence and bridge sections. The broker runs with them in conf-*.test.ts.
+import { describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { parseMosquittoConf } from '../../src/cli/mosquitto-conf';
+import { diskStoreOptions } from '../../src/cli/conf/persistence';
+
+/** Files the configuration names: their contents are their names, so the mapping can be checked. */
+const files: Record<string, string> = { '/c/server.crt': 'CERT', '/c/server.key': 'KEY', '/c/ca.crt': 'CA', '/c/my dir/ca.crt': 'CA2' };
+function readFile(file: string): Buffer {
+  if (!(file in files)) throw new Error(`ENOENT: no such file or directory, open '${file}'`);
+  return Buffer.from(files[file]);
+}
+const conf = (lines: string[]) => parseMosquittoConf(lines.join('\n'), { file: 't.conf', readFile });
+const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString() : b);
+
+describe('mosquitto.conf: TLS and websockets listeners', () => {
+  test('certfile/keyfile make mqtts; with protocol websockets, wss; cafile, require_certificate and use_identity_as_username per listener', () => {
+    const c = conf([
+      'listener 1883 127.0.0.1',
+      'listener 8883',
+      'certfile /c/server.crt',
+      'keyfile /c/server.key',
+      'listener 8884',
+      'cafile /c/ca.crt',
+      'certfile /c/server.crt',
+      'keyfile /c/server.key',
+      'require_certificate true',
+      'use_identity_as_username true',
+      'listener 9001',
+      'protocol websockets',
+      'listener 9443',
+      'protocol websockets',
+      'certfile /c/server.crt',
+      'keyfile /c/server.key',
+    ]);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.warnings, []);
+    assert.deepEqual(
+      c.listeners.map((l) => [l.port, l.protocol ?? 'mqtt', text(l.tls?.cert), text(l.tls?.key), text(l.tls?.ca), l.tls?.requireCertificate, l.useIdentityAsUsername]),
+      [
+        [1883, 'mqtt', undefined, undefined, undefined, undefined, undefined],
+        [8883, 'mqtts', 'CERT', 'KEY', undefined, undefined, undefined],
+        [8884, 'mqtts', 'CERT', 'KEY', 'CA', true, true],
+        [9001, 'ws', undefined, undefined, undefined, undefined, undefined],
+        [9443, 'wss', 'CERT', 'KEY', undefined, undefined, undefined],
+      ],
+    );
+  });
+
+  test('TLS options before any listener belong to the default listener (port)', () => {
+    const c = conf(['port 8883', 'certfile /c/server.crt', 'keyfile /c/server.key', 'cafile /c/my dir/ca.crt']);
+    assert.deepEqual(c.errors, []);
+    assert.equal(c.listeners.length, 1);
+    assert.equal(c.listeners[0].port, 8883);
+    assert.equal(c.listeners[0].protocol, 'mqtts');
+    assert.equal(text(c.listeners[0].tls?.ca), 'CA2', 'a path with a space is the rest of the line');
+  });
+
+  test('a file that cannot be read is an error naming the file and the line', () => {
+    const c = conf(['listener 8883', 'certfile /c/missing.crt', 'keyfile /c/server.key']);
+    assert.equal(c.errors.length >= 1, true);
+    assert.equal(c.errors[0].line, 2);
+    assert.match(c.errors[0].message, /unable to read certfile '\/c\/missing\.crt'/);
+  });
+
+  test('incomplete TLS is an error, never a plain listener: keyfile without certfile, require_certificate without cafile, identity without require_certificate', () => {
+    for (const [lines, pattern] of [
+      [['listener 8883', 'keyfile /c/server.key'], /needs both 'certfile' and 'keyfile'/],
+      [['listener 8883', 'certfile /c/server.crt', 'keyfile /c/server.key', 'require_certificate true'], /needs a 'cafile'/],
+      [['listener 8883', 'certfile /c/server.crt', 'keyfile /c/server.key', 'use_identity_as_username true'], /needs 'require_certificate true'/],
+    ] as [string[], RegExp][]) {
+      const c = conf(lines);
+      assert.equal(c.errors.length, 1, lines.join('; '));
+      assert.match(c.errors[0].message, pattern);
+      assert.equal(c.errors[0].line, 2, 'the first TLS line of the listener');
+    }
+  });
+
+  test('require_certificate false alone asks for nothing', () => {
+    const c = conf(['listener 1883', 'require_certificate false']);
+    assert.deepEqual(c.errors, []);
+    assert.equal(c.listeners[0].tls, undefined);
+    assert.equal(c.listeners[0].protocol, undefined);
+  });
+});
+
+describe('mosquitto.conf: security files', () => {
+  test('allow_anonymous, password_file and acl_file are kept with their lines for the start', () => {
+    const c = conf(['per_listener_settings false', 'allow_anonymous false', 'password_file /etc/p w', 'acl_file /etc/acl']);
+    assert.deepEqual(c.errors, []);
+    assert.equal(c.security.allowAnonymous, false);
+    assert.deepEqual(c.security.passwordFile, { path: '/etc/p w', where: { file: 't.conf', line: 3 } });
+    assert.deepEqual(c.security.aclFile, { path: '/etc/acl', where: { file: 't.conf', line: 4 } });
+  });
+
+  test('per_listener_settings true: fine with one listener, an error on each security line with several', () => {
+    assert.deepEqual(conf(['per_listener_settings true', 'listener 1883', 'password_file /p']).errors, []);
+    const c = conf(['per_listener_settings true', 'listener 1883', 'password_file /p', 'listener 1884', 'allow_anonymous true']);
+    assert.deepEqual(c.errors.map((e) => e.line), [3, 5]);
+    assert.match(c.errors[0].message, /per_listener_settings/);
+  });
+});
+
+describe('mosquitto.conf: persistence', () => {
+  test('persistence, persistence_location, autosave_interval map to the disk store; persistence_file and autosave_on_changes warn', () => {
+    const c = conf(['persistence true', 'persistence_location /var/lib/mqtt/', 'persistence_file mosquitto.db', 'autosave_interval 30', 'autosave_on_changes true']);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.persistence, { enabled: true, location: '/var/lib/mqtt/', autosaveInterval: 30 });
+    assert.deepEqual(c.warnings.map((w) => [w.line, w.message.match(/'([^']+)'/)?.[1]]), [[3, 'persistence_file'], [5, 'autosave_on_changes true']]);
+    const logger = {};
+    assert.deepEqual(diskStoreOptions(c.persistence, logger), { directory: '/var/lib/mqtt/', logger, fsync: 'interval', fsyncIntervalMs: 30_000 });
+  });
+
+  test('without autosave_interval every write is fsync\'d; 0 leaves it to the system; no location is the working directory', () => {
+    assert.equal(diskStoreOptions({ enabled: true, location: '/d' }, undefined).fsync, undefined);
+    assert.equal(diskStoreOptions({ enabled: true, autosaveInterval: 0 }, undefined).fsync, 'never');
+    assert.equal(diskStoreOptions({ enabled: true }, undefined).directory, process.cwd());
+  });
+
+  test('persistence false is the default', () => {
+    assert.deepEqual(conf(['persistence false']).persistence, { enabled: false });
+    assert.deepEqual(conf([]).persistence, { enabled: false });
+  });
+});
+
+describe('mosquitto.conf: bridges', () => {
+  test('a connection section maps to BridgeOptions; general options after it still apply to the broker', () => {
+    const c = conf([
+      'listener 1883',
+      'connection up',
+      'address 10.0.0.1:1884 10.0.0.2',
+      'topic sensors/# out 1 local/ remote/',
+      'topic cmd/# in 2',
+      'topic "" both 0 a/b c/d',
+      'remote_username u',
+      'remote_password p',
+      'remote_clientid edge-1',
+      'local_clientid local-edge-1',
+      'bridge_protocol_version mqttv50',
+      'cleansession true',
+      'restart_timeout 2 20',
+      'keepalive_interval 30',
+      'try_private false',
+      'notifications false',
+      'bridge_cafile /c/ca.crt',
+      'bridge_certfile /c/server.crt',
+      'bridge_keyfile /c/server.key',
+      'max_keepalive 77',
+      'connection second',
+      'addresses remote.example:8883',
+      'topic # both',
+      'restart_timeout 9',
+    ]);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.warnings, []);
+    assert.equal(c.options.maxKeepalive, 77);
+    assert.equal(c.bridges.length, 2);
+    const [up, second] = c.bridges.map((b) => b.options);
+    assert.deepEqual({ ...up, tls: undefined }, {
+      name: 'up',
+      address: ['10.0.0.1:1884', '10.0.0.2'],
+      topics: [
+        { pattern: 'sensors/#', direction: 'out', qos: 1, localPrefix: 'local/', remotePrefix: 'remote/' },
+        { pattern: 'cmd/#', direction: 'in', qos: 2 },
+        { pattern: '""', direction: 'both', qos: 0, localPrefix: 'a/b', remotePrefix: 'c/d' },
+      ],
+      remoteUsername: 'u',
+      remotePassword: 'p',
+      remoteClientId: 'edge-1',
+      localClientId: 'local-edge-1',
+      protocolVersion: 'mqttv50',
+      cleanSession: true,
+      restartTimeout: { base: 2, cap: 20 },
+      keepalive: 30,
+      tryPrivate: false,
+      notifications: false,
+      tls: undefined,
+    });
+    assert.deepEqual([text(up.tls?.ca), text(up.tls?.cert), text(up.tls?.key)], ['CA', 'CERT', 'KEY']);
+    assert.deepEqual(second, { name: 'second', address: ['remote.example:8883'], topics: [{ pattern: '#', direction: 'both' }], restartTimeout: 9 });
+  });
+
+  test('an incomplete or wrong section is an error at its line: no topic, no address, a bad direction or QoS', () => {
+    const c = conf(['connection a', 'address h', 'connection b', 'topic x out', 'connection c', 'address h', 'topic x sideways', 'topic y in 3']);
+    assert.deepEqual(c.errors.map((e) => e.line).sort((x, y) => x - y), [1, 3, 5, 7, 8], "c has no valid topic left either");
+    assert.match(c.errors.find((e) => e.line === 1)?.message ?? '', /no topic/);
+    assert.match(c.errors.find((e) => e.line === 3)?.message ?? '', /no address/);
+  });
+
+  test('bridge options not supported are warnings with their line; bridge_cafile that cannot be read is an error', () => {
+    const c = conf(['connection a', 'address h', 'topic # out', 'bridge_psk 00ff', 'idle_timeout 60', 'bridge_cafile /nope']);
+    assert.deepEqual(c.warnings.map((w) => w.line), [4, 5]);
+    assert.deepEqual(c.errors.map((e) => e.line), [6]);
+    assert.match(c.errors[0].message, /bridge_cafile '\/nope'/);
+  });
+});
