@@ -1,12 +1,12 @@
 // The broker engine without transports: sessions, routing, retained messages, wills and events.
 // Connections enter through `Broker.handle` (broker.ts); handlers reach the engine through this class.
 import { EventEmitter } from 'node:events';
-import type { Properties, QoS, WillMessage } from '../codec';
+import type { Properties, PublishPacket, QoS, WillMessage } from '../codec';
 import type { Connection } from './connection';
 import type { BrokerEvents, DropReason } from './events';
 import { Log } from './logger';
 import type { BrokerMessage } from './message';
-import { type BrokerOptions, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
+import { type BrokerOptions, type ClientHandle, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
 import { Router } from './router';
 import { SESSION_NEVER_EXPIRES, Session, type SessionJournal } from './session';
 import { BrokerStats } from './stats';
@@ -147,6 +147,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   newSession(clientId: string, window: number): Session {
     const session = new Session(clientId, this.options.maxQueuedMessages, window, this.dropHandler);
+    session.authorizeRead = this.options.authorizeRead;
     this.sessions.set(clientId, session);
     return session;
   }
@@ -215,7 +216,26 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     // a session that goes on forgets the Will in the store too, or a restart would publish it again
     if (this.sessions.get(session.clientId) === session) saveSession(this, session);
     if (will.topic.startsWith('$SYS')) return; // clients never publish into $SYS, wills neither
-    this.publishMessage(willToMessage(will, session.clientId), session.clientId);
+    const authorize = this.options.authorizePublish;
+    if (authorize === undefined) {
+      this.publishMessage(willToMessage(will, session.clientId), session.clientId);
+      return;
+    }
+    // a Will is a publication by its client: the same rule applies as to its PUBLISHes
+    const client: ClientHandle = session.willPublisher ?? { id: session.clientId, address: 'unknown', protocolVersion: session.protocolVersion, username: undefined };
+    const packet: PublishPacket = { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos as QoS, retain: will.retain, dup: false };
+    if (will.qos > 0) packet.packetId = 1;
+    const decide = (verdict: boolean | number): void => {
+      if (verdict === true || verdict === 0) this.publishMessage(willToMessage(will, session.clientId), session.clientId);
+      else this.log.info(`will of client ${session.clientId} on ${will.topic} not published: not authorized`);
+    };
+    try {
+      const verdict = authorize(client, packet);
+      if (verdict instanceof Promise) verdict.then(decide, (err: Error) => this.log.error(`authorizePublish for the will of ${session.clientId}: ${err.message}`));
+      else decide(verdict);
+    } catch (err) {
+      this.log.error(`authorizePublish for the will of ${session.clientId}: ${(err as Error).message}`);
+    }
   }
 
   /** A persistent session without connection: saved, and ended after `ms` (0 = never). */

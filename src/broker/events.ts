@@ -17,7 +17,7 @@ export interface ClientInfo {
   bytesOut: number;
 }
 
-export type DropReason = 'queue-full' | 'expired' | 'too-large' | 'buffer-full' | 'session-ended';
+export type DropReason = 'queue-full' | 'expired' | 'too-large' | 'buffer-full' | 'session-ended' | 'not-authorized';
 
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];

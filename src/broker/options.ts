@@ -1,6 +1,7 @@
 // Broker options (the names follow mosquitto.conf where one exists) and their defaults.
 import type { Duplex } from 'node:stream';
 import type { PublishPacket, QoS } from '../codec/types';
+import type { BrokerMessage } from './message';
 import type { BrokerStore } from './store/types';
 
 /** TLS settings of an `mqtts` or `wss` listener: PEM contents, not paths. */
@@ -76,7 +77,7 @@ export interface BrokerOptions {
   maxPacketSize?: number;
   /** Largest PUBLISH payload accepted; larger ones are dropped. 0 = no limit. */
   messageSizeLimit?: number;
-  /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. */
+  /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. 0 = no limit. */
   maxQueuedMessages?: number;
   /** Subscriptions one session may hold; more are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80). 0 = no limit. */
   maxSubscriptionsPerClient?: number;
@@ -114,6 +115,11 @@ export interface BrokerOptions {
   authorizePublish?: (client: ClientHandle, packet: PublishPacket) => MaybePromise<boolean | number>;
   /** Granted QoS (0..2), a failure reason code (>= 0x80), or true (as requested) / false. */
   authorizeSubscribe?: (client: ClientHandle, subscription: { topicFilter: string; qos: QoS }) => MaybePromise<boolean | number>;
+  /**
+   * Synchronous: may this client receive this message? Asked for every delivery as it goes out (live,
+   * retained on subscribe, from the queue); false drops it for that client (an ACL `read` rule).
+   */
+  authorizeRead?: (client: ClientHandle, topic: string, message: BrokerMessage) => boolean;
 }
 
 /** A transport entering the broker: `handle(stream, info)`. */
@@ -126,9 +132,9 @@ export interface ConnectionInfo {
 }
 
 export type ResolvedOptions = Required<
-  Omit<BrokerOptions, 'store' | 'logger' | 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'responseInformation'>
+  Omit<BrokerOptions, 'store' | 'logger' | 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeRead' | 'responseInformation'>
 > &
-  Pick<BrokerOptions, 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'responseInformation' | 'logger'>;
+  Pick<BrokerOptions, 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeRead' | 'responseInformation' | 'logger'>;
 
 export const MAX_PACKET_SIZE = 268_435_455 + 5;
 
@@ -159,6 +165,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     enhancedAuthenticate: options.enhancedAuthenticate,
     authorizePublish: options.authorizePublish,
     authorizeSubscribe: options.authorizeSubscribe,
+    authorizeRead: options.authorizeRead,
   };
 }
 

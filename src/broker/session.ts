@@ -4,6 +4,7 @@
 import type { QoS, WillMessage } from '../codec/types';
 import type { DropReason } from './events';
 import { type BrokerMessage, isExpired } from './message';
+import type { ClientHandle } from './options';
 
 /** One delivery of a message to this session: the QoS and RETAIN flag it goes out with. */
 export interface Delivery {
@@ -20,8 +21,8 @@ export interface InflightEntry extends Delivery {
   state: 'publish' | 'pubrel';
 }
 
-/** The connection side of a session, while the client is connected. */
-export interface SessionOutlet {
+/** The connection side of a session, while the client is connected; it is the client hooks see. */
+export interface SessionOutlet extends ClientHandle {
   /** Writes a PUBLISH; false when it cannot go to this client (larger than its Maximum Packet Size). */
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean;
   sendPubrel(packetId: number): void;
@@ -55,6 +56,9 @@ export interface SessionJournal {
 
 export type DropHandler = (message: BrokerMessage, clientId: string, reason: DropReason) => void;
 
+/** The `authorizeRead` hook: may this client receive this message? */
+export type ReadAuthorizer = (client: ClientHandle, topic: string, message: BrokerMessage) => boolean;
+
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
 export class Session {
@@ -74,11 +78,15 @@ export class Session {
   /** The Will of the connection on this session now, kept with the session so a restart finds it. */
   connectionWill: WillMessage | undefined;
   willTimer: NodeJS.Timeout | undefined;
+  /** Who the Will is published as (authorizePublish is asked when it goes); kept past the connection. */
+  willPublisher: ClientHandle | undefined;
   disconnectedAt: number | undefined;
   /** Protocol level of the client that last connected to the session (RETAIN and 5.0-only fields). */
   protocolVersion = 4;
 
   journal: SessionJournal | null = null;
+  /** Checked as each message goes to the client (live, retained, from the queue); undefined costs nothing. */
+  authorizeRead: ReadAuthorizer | undefined;
 
   /** Scratch state of the router while it matches one message (see Router). */
   matchStamp = 0;
@@ -113,6 +121,9 @@ export class Session {
       if (outlet === null) return;
       if (isExpired(message, now)) return this.onDrop(message, this.clientId, 'expired');
       if (!outlet.writable()) return this.onDrop(message, this.clientId, 'buffer-full');
+      if (this.authorizeRead !== undefined && !this.authorizeRead(outlet, message.topic, message)) {
+        return this.onDrop(message, this.clientId, 'not-authorized');
+      }
       const delivery: Delivery = { message, qos, retain, subscriptionIdentifiers };
       if (!outlet.sendPublish(delivery, undefined, false)) this.onDrop(message, this.clientId, 'too-large');
       return;
@@ -127,7 +138,8 @@ export class Session {
       this.send(delivery, now);
       return;
     }
-    if (this.queued >= this.maxQueued) {
+    // 0 = no limit, as Mosquitto's max_queued_messages
+    if (this.maxQueued > 0 && this.queued >= this.maxQueued) {
       this.onDrop(message, this.clientId, 'queue-full');
       return;
     }
@@ -237,6 +249,11 @@ export class Session {
   private send(delivery: Delivery, now: number): void {
     if (isExpired(delivery.message, now)) {
       this.onDrop(delivery.message, this.clientId, 'expired');
+      return;
+    }
+    // read authorization at the moment of sending, so a message queued meanwhile is checked too
+    if (this.authorizeRead !== undefined && !this.authorizeRead(this.outlet!, delivery.message.topic, delivery.message)) {
+      this.onDrop(delivery.message, this.clientId, 'not-authorized');
       return;
     }
     const packetId = this.allocatePacketId();

@@ -7,6 +7,10 @@ import { Router } from '../../src/broker/router';
 import { type Delivery, Session, type SessionOutlet, type SessionSubscription } from '../../src/broker/session';
 
 class FakeOutlet implements SessionOutlet {
+  readonly id = 'c';
+  readonly address = 'test';
+  readonly protocolVersion = 5;
+  readonly username = undefined;
   sent: string[] = [];
   maxPayload = Infinity;
   open = true;

@@ -158,6 +158,10 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   session.protocolVersion = p.protocolVersion;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
   session.connectionWill = p.will;
+  // the Will goes after the connection: authorizePublish then needs who published it
+  if (p.will !== undefined && options.authorizePublish !== undefined) {
+    session.willPublisher = { id: clientId, address: c.address, protocolVersion: p.protocolVersion, username: c.username };
+  }
   // with a store, CONNACK waits until the session (and its Will) is written
   const written = core.collectWrites(() => saveSession(core, session));
 
