@@ -1,6 +1,7 @@
 // mqtt-hub-connection: the config node that owns one MQTT client for the in and out nodes using it.
 import { ConnectionController } from './lib/connection-controller';
 import type { ConnectionNode } from './lib/connection-node';
+import { connectionFingerprint, offerHandover, takeHandover, watchFlowEvents } from './lib/connection-handover';
 import { registerConnectionTest } from './lib/connection-test';
 import { readConnectionSettings } from './lib/connection-settings';
 import type { Node, NodeAPI, NodeDef } from './lib/node-red-types';
@@ -10,6 +11,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this as ConnectionNode;
     node.controller = null;
+    let fingerprint = '';
     try {
       // Host, URL and client id may name an environment variable (typedInput "env"), read now.
       const config: Record<string, unknown> = { ...def };
@@ -20,15 +22,23 @@ export = function (RED: NodeAPI): void {
       const settings = readConnectionSettings(config, credentials);
       // A kept session needs a stable client id: a generated one is new on every start.
       if (!settings.cleanStart && !settings.clientId) node.warn(RED._('mqtt-hub.errors.sessionWithoutClientId'));
-      node.controller = new ConnectionController(RED, node, settings);
+      fingerprint = connectionFingerprint(RED, settings);
+      // A full deploy recreates this node: the previous one's live client is reused when nothing changed.
+      const previous = takeHandover(node.id, fingerprint);
+      previous?.adopt(node);
+      node.controller = previous ?? new ConnectionController(RED, node, settings);
     } catch (err) {
       node.settingsError = (err as Error).message;
       node.error(RED._('mqtt-hub.errors.badSettings', { error: node.settingsError }));
     }
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       const controller = node.controller;
       node.controller = null;
       if (!controller) return done();
+      if (!removed && controller.canHandOver) {
+        offerHandover(node.id, fingerprint, controller, node);
+        return done();
+      }
       controller.close().then(done, (err: Error) => {
         node.warn(err.message);
         done();
@@ -39,4 +49,5 @@ export = function (RED: NodeAPI): void {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
   registerConnectionTest(RED);
+  watchFlowEvents(RED);
 };

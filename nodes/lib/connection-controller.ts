@@ -1,7 +1,8 @@
 // The mqtt-hub-connection config node's engine: one client shared by every in and out node that
 // registers with it. The first user connects, the last one leaving disconnects; subscriptions are
 // counted per filter, and a node that closes for a redeploy keeps its filter for a moment so that
-// the same node coming back with the same filter costs no UNSUBSCRIBE/SUBSCRIBE.
+// the same node coming back with the same filter costs no UNSUBSCRIBE/SUBSCRIBE. A full deploy hands
+// the whole controller, client and table, to the config node's successor (connection-handover.ts).
 import type { ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket, QoS } from '../../src/codec/types';
 import {
   applyBrokerOverrides,
@@ -61,6 +62,8 @@ export class ConnectionController {
   private shortLivedConnections = 0;
   private takeoverWarned = false;
   private lastLoggedError = '';
+  /** A `connect` action changed the settings: they no longer match the config node's. */
+  private overridden = false;
   /** The URL the current client dials (for log lines). */
   private currentUrl = '';
   /** Why the current connection ended, as the disconnect log line says it; set by DISCONNECT or an error. */
@@ -68,7 +71,7 @@ export class ConnectionController {
 
   constructor(
     private readonly RED: NodeAPI,
-    private readonly node: Node,
+    private node: Node,
     settings: ConnectionSettings,
   ) {
     this.settings = settings;
@@ -90,6 +93,19 @@ export class ConnectionController {
     return this.settings.clientId;
   }
 
+  /**
+   * Whether a successor with the same settings may take this controller over: only a live client on a
+   * server that outlives the deploy (a broker node restarts with it, so its clients reconnect anyway).
+   */
+  get canHandOver(): boolean {
+    return !this.closed && !!this.client && !this.heldDown && !this.overridden && this.settings.serverType !== 'broker-node';
+  }
+
+  /** A new config node with the same id and settings takes this controller over: logs go to it now. */
+  adopt(node: Node): void {
+    this.node = node;
+  }
+
   register(user: ConnectionUser): void {
     // A pending grace sweep stays: it drops only what the returning nodes do not subscribe again.
     this.users.set(user.id, user);
@@ -105,7 +121,8 @@ export class ConnectionController {
     this.users.delete(user.id);
     if (removed) {
       for (const filter of this.table.filtersOf(user.id)) await this.unsubscribe(user.id, filter);
-      if (this.users.size === 0) await this.disconnect();
+      // Nodes closed for the same deploy may still come back for their parked filters: the sweep decides.
+      if (this.users.size === 0 && !this.table.hasParked()) await this.disconnect();
       return;
     }
     this.table.park(user.id);
@@ -147,7 +164,10 @@ export class ConnectionController {
       if (!overrides.force) throw new ConnectionError('ALREADY_CONNECTED', this.RED._('mqtt-hub.errors.alreadyConnected'));
       await this.stop();
     }
-    this.settings = overrides ? applyBrokerOverrides(this.settings, overrides) : this.settings;
+    if (overrides) {
+      this.settings = applyBrokerOverrides(this.settings, overrides);
+      this.overridden = true;
+    }
     this.heldDown = false;
     await new Promise<void>((resolve, reject) => {
       this.start((err) => (err ? reject(err) : resolve()));

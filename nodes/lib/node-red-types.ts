@@ -75,6 +75,8 @@ export interface NodeAPI {
     getSetting?(node: Node, name: string): unknown;
   };
   settings: Record<string, unknown>;
+  /** The runtime's event bus (flows:started, runtime-event, ...). */
+  events?: EventEmitter;
   /** The editor's Express app (absent when the editor is off). */
   httpAdmin?: AdminApp;
   auth: { needsPermission(permission: string): AdminHandler };
