@@ -13,6 +13,10 @@ import { type BrokerMessage, remainingExpiry } from './message';
 import type { ClientHandle, ConnectionInfo } from './options';
 import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
+import { TokenBucket } from './limits';
+import { connackReturnCode } from './connack-return-code';
+
+export { connackReturnCode };
 import type { PendingConnect } from './handlers/connect';
 
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
@@ -54,6 +58,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   /** Topic aliases we assigned towards the client. */
   private outboundAliases: Map<string, number> | null = null;
   readonly decoder: PacketDecoder;
+  /** maxPublishRate; null without a limit. */
+  readonly publishBucket: TokenBucket | null;
   private paused = false;
   private corked = false;
   private lastActivity = Date.now();
@@ -70,6 +76,7 @@ export class Connection implements SessionOutlet, ClientHandle {
   ) {
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
     this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
+    this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     // Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer
@@ -195,6 +202,7 @@ export class Connection implements SessionOutlet, ClientHandle {
    */
   protocolViolation(err: ProtocolError): void {
     if (this.state === ConnectionState.Closed) return;
+    if (err.reasonCode === 0x95) this.core.limits.hit('packets/refused/too-large', () => `client ${this.label()} sent a packet beyond maxPacketSize`);
     this.core.log.at(this.core.options.protocolErrorLogLevel, `client ${this.label()} protocol error 0x${err.reasonCode.toString(16)}: ${err.message}`);
     if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
       const version = err.protocolVersion ?? this.decoder.protocolVersion;
@@ -293,9 +301,12 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.stream.uncork();
   }
 
-  /** SessionOutlet: QoS 0 is dropped while the socket holds more than the bound. */
+  /** SessionOutlet: past the bound, QoS 0 is dropped, or (policy 'disconnect') the client goes. */
   writable(): boolean {
-    return this.stream.writableLength <= this.core.options.maxOutgoingBufferSize;
+    const options = this.core.options;
+    if (this.stream.writableLength <= options.maxOutgoingBufferSize) return true;
+    if (options.outgoingBufferPolicy === 'disconnect' && this.state === ConnectionState.Connected) disconnectSlow(this);
+    return false;
   }
 
   /**
@@ -477,34 +488,28 @@ export class Connection implements SessionOutlet, ClientHandle {
   }
 }
 
+/** Slow clients whose disconnection is scheduled (writable() may be asked again before it happens). */
+const closingSlow = new WeakSet<Connection>();
+
+/**
+ * A client that stopped reading: closed on the next tick, not inside the routing under way (closing
+ * may publish its Will, which routes again), and nothing more is written to it, not even DISCONNECT.
+ */
+function disconnectSlow(c: Connection): void {
+  if (closingSlow.has(c)) return;
+  closingSlow.add(c);
+  const core = c.core;
+  core.limits.hit('clients/disconnected/slow', () => `client ${c.label()} disconnected: ${c.stream.writableLength} bytes unread, more than maxOutgoingBufferSize ${core.options.maxOutgoingBufferSize}`);
+  process.nextTick(() => {
+    c.close('slow-client');
+    c.stream.destroy();
+  });
+}
+
 function uncork(connection: Connection): void {
   connection.flush();
 }
 
 function checkKeepalive(connection: Connection): void {
   connection.checkKeepalive();
-}
-
-/** 3.1.1 CONNACK return code for a 5.0 reason code, where one exists (section 3.2.2.3). */
-export function connackReturnCode(reasonCode: number): number | undefined {
-  switch (reasonCode) {
-    case 0x00:
-      return 0;
-    case 0x84:
-      return 1;
-    case 0x85:
-      return 2;
-    case 0x88:
-    case 0x89:
-    case 0x97:
-      return 3;
-    case 0x86:
-      return 4;
-    case 0x87:
-    case 0x8a:
-    case 0x8c:
-      return 5;
-    default:
-      return undefined;
-  }
 }

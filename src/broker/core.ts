@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Properties, PublishPacket, QoS, WillMessage } from '../codec';
 import type { Connection } from './connection';
 import type { BrokerEvents, DropReason } from './events';
+import { LimitCounters } from './limits';
 import { Log } from './logger';
 import type { BrokerMessage } from './message';
 import { type BrokerOptions, type ClientHandle, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
@@ -21,6 +22,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   readonly options: ResolvedOptions;
   readonly log: Log;
   readonly stats = new BrokerStats();
+  /** Limits hit, by kind: counted, logged (rate-limited) and published in $SYS. */
+  readonly limits: LimitCounters;
   readonly store: BrokerStore;
   readonly router = new Router();
   readonly sessions = new Map<string, Session>();
@@ -33,10 +36,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   /** Retained messages as the store counted them at the last $SYS round (or listen()). */
   retainedCount = 0;
   protected closing = false;
-  private dropLoggedAt = 0;
   /** Store writes caused by the routing under way (see collectWrites). */
   private pendingWrites: Promise<void>[] | null = null;
-  private dropsSinceLog = 0;
   /** CONNACK properties advertising what we support, the same for every 5.0 client. */
   readonly connackProperties: Properties;
   private readonly dropHandler = (message: BrokerMessage, clientId: string, reason: DropReason): void => this.onDrop(message, clientId, reason);
@@ -45,6 +46,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     super();
     this.options = resolveOptions(options);
     this.log = new Log(options.logger);
+    this.limits = new LimitCounters(this.log);
     this.store = options.store ?? new MemoryStore();
     this.persistent = options.store !== undefined;
     // an 'error' event without a listener would throw: log instead
@@ -148,6 +150,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   newSession(clientId: string, window: number): Session {
     const session = new Session(clientId, this.options.maxQueuedMessages, window, this.dropHandler);
     session.authorizeRead = this.options.authorizeRead;
+    session.maxQueuedBytes = this.options.maxQueuedBytes;
     this.sessions.set(clientId, session);
     return session;
   }
@@ -265,15 +268,16 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   private onDrop(message: BrokerMessage, clientId: string, reason: DropReason): void {
     this.stats.publishDropped++;
-    if (reason === 'queue-full' || reason === 'buffer-full') {
-      // a flood would log a line per message: one warning per second at most, with the count
-      this.dropsSinceLog++;
-      const now = Date.now();
-      if (now - this.dropLoggedAt >= 1000) {
-        this.log.warn(`dropped ${this.dropsSinceLog} message(s) at a bound, latest on ${message.topic} for ${clientId}: ${reason}`);
-        this.dropLoggedAt = now;
-        this.dropsSinceLog = 0;
-      }
+    if (reason === 'queue-full' || reason === 'buffer-full' || reason === 'too-large') {
+      // a flood would log a line per message: the limit counters log one line per second at most
+      const o = this.options;
+      this.limits.hit(`messages/dropped/${reason}`, () =>
+        reason === 'queue-full'
+          ? `message on ${message.topic} for ${clientId} dropped: queue full (maxQueuedMessages ${o.maxQueuedMessages}, maxQueuedBytes ${o.maxQueuedBytes})`
+          : reason === 'buffer-full'
+            ? `QoS 0 message on ${message.topic} for ${clientId} dropped: the client does not read (maxOutgoingBufferSize ${o.maxOutgoingBufferSize})`
+            : `message on ${message.topic} for ${clientId} dropped: larger than the client's Maximum Packet Size`,
+      );
     } else {
       if (this.log.enabled('debug')) this.log.debug(`dropped message on ${message.topic} for ${clientId}: ${reason}`);
     }

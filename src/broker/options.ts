@@ -99,8 +99,14 @@ export interface BrokerOptions {
   /** Highest QoS accepted from clients (advertised as Maximum QoS when below 2). */
   maximumQoS?: QoS;
   retainAvailable?: boolean;
-  /** Bytes waiting in a socket beyond which QoS 0 messages to that client are dropped. */
+  /** Payload bytes queued per session (beside maxQueuedMessages); what exceeds is dropped. 0 = no limit. */
+  maxQueuedBytes?: number;
+  /** PUBLISH packets a second one client may send (token bucket, a second's burst); beyond it the client is disconnected (5.0 0x96). 0 = no limit. */
+  maxPublishRate?: number;
+  /** Bytes waiting in a socket beyond which the client counts as not reading (see outgoingBufferPolicy). */
   maxOutgoingBufferSize?: number;
+  /** A client past maxOutgoingBufferSize: its QoS 0 messages are dropped ('drop-qos0', default), or it is disconnected. */
+  outgoingBufferPolicy?: 'drop-qos0' | 'disconnect';
   tcpNoDelay?: boolean;
   /** Sent as Response Information to 5.0 clients that request it. */
   responseInformation?: string;
@@ -157,6 +163,9 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maximumQoS: options.maximumQoS ?? 2,
     retainAvailable: options.retainAvailable ?? true,
     maxOutgoingBufferSize: options.maxOutgoingBufferSize ?? 16 * 1024 * 1024,
+    outgoingBufferPolicy: options.outgoingBufferPolicy ?? 'drop-qos0',
+    maxQueuedBytes: options.maxQueuedBytes ?? 0,
+    maxPublishRate: options.maxPublishRate ?? 0,
     tcpNoDelay: options.tcpNoDelay ?? true,
     protocolErrorLogLevel: options.protocolErrorLogLevel ?? 'info',
     responseInformation: options.responseInformation,

@@ -94,6 +94,10 @@ export class Session {
   matchRetainAsPublished = false;
   readonly matchIds: number[] = [];
 
+  /** Payload bytes in the queue, bounded by maxQueuedBytes (0 = no bound). */
+  queuedBytes = 0;
+  maxQueuedBytes = 0;
+
   private queue: Delivery[] = [];
   private queueHead = 0;
   private nextPacketId = 1;
@@ -143,6 +147,11 @@ export class Session {
       this.onDrop(message, this.clientId, 'queue-full');
       return;
     }
+    if (this.maxQueuedBytes > 0 && this.queuedBytes + message.payload.length > this.maxQueuedBytes) {
+      this.onDrop(message, this.clientId, 'queue-full');
+      return;
+    }
+    this.queuedBytes += message.payload.length;
     this.queue.push(delivery);
     this.journal?.queued(this, delivery);
   }
@@ -222,6 +231,7 @@ export class Session {
     for (let i = this.queueHead; i < this.queue.length; i++) this.onDrop(this.queue[i].message, this.clientId, 'session-ended');
     this.queue = [];
     this.queueHead = 0;
+    this.queuedBytes = 0;
     this.inflight.clear();
     this.inboundQos2.clear();
   }
@@ -232,6 +242,7 @@ export class Session {
     while (this.outlet !== null && this.queueHead < this.queue.length && this.inflight.size < this.window) {
       const delivery = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined as unknown as Delivery;
+      this.queuedBytes -= delivery.message.payload.length;
       this.send(delivery, now); // an expired one is dropped and leaves the window as it was
       moved++;
     }

@@ -1,6 +1,7 @@
 // $SYS topics, named as Mosquitto names them, published retained every `sysInterval` seconds;
 // a value that did not change since the last round is not published again (uptime always is).
 import type { BrokerCore } from './core';
+import { LIMIT_KINDS } from './limits';
 
 const VERSION = 'mqtt-hub 0.1.0';
 
@@ -82,6 +83,7 @@ export class SysTopics {
     set('bytes/sent', stats.bytesSent);
     set('subscriptions/count', core.router.subscriptionCount);
     set('retained messages/count', core.retainedCount);
+    for (const kind of LIMIT_KINDS) set(`limits/${kind}`, core.limits.counts[kind]);
     for (const counter of this.counters) {
       for (const [i, window] of ['1min', '5min', '15min'].entries()) {
         set(`load/${counter.name}/${window}`, counter.loads[i].value.toFixed(2));

@@ -132,6 +132,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const clientId = pending.clientId;
   if (core.isClosing()) return c.refuseConnect(0x88, p.protocolVersion, 'server shutting down');
   if (options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
+    core.limits.hit('connections/refused', () => `client ${clientId} from ${c.address} refused: maxConnections ${options.maxConnections} reached`);
     return c.refuseConnect(0x97, p.protocolVersion, 'too many connections');
   }
 

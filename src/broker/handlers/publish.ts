@@ -14,6 +14,13 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   const session = c.session!;
   const v5 = c.protocolVersion === 5;
   core.stats.publishReceived++;
+  // maxPublishRate: a client beyond its rate is disconnected (5.0 0x96 Message rate too high; 3.1.1 has no code)
+  if (c.publishBucket !== null && !c.publishBucket.take(Date.now())) {
+    core.limits.hit('messages/dropped/rate', () => `PUBLISH on ${p.topic} from ${c.label()} dropped: more than maxPublishRate ${options.maxPublishRate}/s`);
+    core.limits.hit('clients/disconnected/rate', () => `client ${c.label()} disconnected: more than maxPublishRate ${options.maxPublishRate}/s`);
+    c.close('rate-limit', 0x96, 'message rate too high');
+    return;
+  }
 
   // Subscription Identifiers go from server to client only [MQTT-3.3.4-6]
   if (v5 && p.properties?.subscriptionIdentifiers !== undefined) {
@@ -57,7 +64,7 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   // Clients never publish into $SYS (as Mosquitto): dropped, 5.0 acknowledges with Not authorized
   if (topic.startsWith('$SYS')) return acknowledge(c, p, 0x87, 'publishing to $SYS is not allowed');
   if (options.messageSizeLimit > 0 && p.payload.length > options.messageSizeLimit) {
-    core.log.info(`client ${c.label()} published ${p.payload.length} bytes on ${topic}, more than message_size_limit`);
+    core.limits.hit('messages/dropped/message-size', () => `client ${c.label()} published ${p.payload.length} bytes on ${topic}, more than messageSizeLimit ${options.messageSizeLimit}`);
     return acknowledge(c, p, 0x97, 'message size limit exceeded');
   }
 

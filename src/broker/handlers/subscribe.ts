@@ -54,6 +54,7 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     const limit = core.options.maxSubscriptionsPerClient;
     if (code < 0x80 && limit > 0 && session.subscriptions.size >= limit && !session.subscriptions.has(s.topicFilter)) {
       code = 0x97; // a client cannot grow the subscription tree without bound
+      core.limits.hit('subscriptions/refused', () => `client ${c.label()} subscription to ${s.topicFilter} refused: maxSubscriptionsPerClient ${limit} reached`);
     }
     if (code >= 0x80 && !v5) code = 0x80; // 3.1.1 has one failure code [MQTT-3.9.3-2]
     reasonCodes.push(code);
