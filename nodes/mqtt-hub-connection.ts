@@ -25,8 +25,8 @@ export = function (RED: NodeAPI): void {
       fingerprint = connectionFingerprint(RED, settings);
       // A full deploy recreates this node: the previous one's live client is reused when nothing changed.
       const previous = takeHandover(node.id, fingerprint);
-      previous?.adopt(node);
-      node.controller = previous ?? new ConnectionController(RED, node, settings);
+      previous.controller?.adopt(node);
+      node.controller = previous.controller ?? new ConnectionController(RED, node, settings, previous.ended);
     } catch (err) {
       node.settingsError = (err as Error).message;
       node.error(RED._('mqtt-hub.errors.badSettings', { error: node.settingsError }));

@@ -73,6 +73,8 @@ export class ConnectionController {
     private readonly RED: NodeAPI,
     private node: Node,
     settings: ConnectionSettings,
+    /** The previous config node's client, still ending: dial only once it is gone. */
+    private predecessorEnded: Promise<void> | null = null,
   ) {
     this.settings = settings;
   }
@@ -240,6 +242,16 @@ export class ConnectionController {
       return;
     }
     this.setState('connecting');
+    const predecessor = this.predecessorEnded;
+    if (predecessor) {
+      this.predecessorEnded = null;
+      void predecessor.then(() => {
+        // Meanwhile a disconnect action or the last user leaving may have said to stay down.
+        if (!firstResult && (this.heldDown || this.users.size === 0)) return this.setState('idle');
+        this.start(firstResult);
+      });
+      return;
+    }
     if (this.settings.serverType === 'broker-node') {
       this.watchBrokerNode();
       const endpoint = brokerEndpoint(this.settings.brokerNode);

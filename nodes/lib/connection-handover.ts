@@ -46,27 +46,25 @@ export function offerHandover(id: string, fingerprint: string, controller: Conne
 }
 
 /**
- * The controller left by the previous node with `id`, when its settings are the same; a controller
- * left with other settings is ended (DISCONNECT) before the new one connects.
+ * What the previous node with `id` left: its controller when the settings are the same; otherwise
+ * that controller is ended and `ended` settles once its DISCONNECT is out and its socket closed, so
+ * the successor does not dial (perhaps with the same client id) while it is still connected.
  */
-export function takeHandover(id: string, fingerprint: string): ConnectionController | null {
+export function takeHandover(id: string, fingerprint: string): { controller: ConnectionController | null; ended: Promise<void> | null } {
   const handover = handovers.get(id);
-  if (!handover) return null;
-  if (handover.fingerprint !== fingerprint) {
-    endHandover(id);
-    return null;
-  }
+  if (!handover) return { controller: null, ended: null };
+  if (handover.fingerprint !== fingerprint) return { controller: null, ended: endHandover(id) };
   clearTimeout(handover.timer);
   handovers.delete(id);
-  return handover.controller;
+  return { controller: handover.controller, ended: null };
 }
 
-function endHandover(id: string): void {
+function endHandover(id: string): Promise<void> | null {
   const handover = handovers.get(id);
-  if (!handover) return;
+  if (!handover) return null;
   clearTimeout(handover.timer);
   handovers.delete(id);
-  handover.controller.close().catch((err: Error) => handover.node.warn(err.message));
+  return handover.controller.close().catch((err: Error) => handover.node.warn(err.message));
 }
 
 function endAll(): void {

@@ -34,6 +34,8 @@ describe('full deploys hand the connection over', () => {
   let connects: string[];
   let disconnects: Array<{ id: string; reason: string }>;
   let subscribes: string[];
+  /** Connects and disconnects in the order the broker saw them. */
+  let sequence: string[];
   let unsubscribes: string[];
 
   beforeEach(async () => {
@@ -43,8 +45,15 @@ describe('full deploys hand the connection over', () => {
     disconnects = [];
     subscribes = [];
     unsubscribes = [];
-    broker.on('clientConnected', (info) => connects.push(info.id));
-    broker.on('clientDisconnected', (info, reason) => disconnects.push({ id: info.id, reason }));
+    sequence = [];
+    broker.on('clientConnected', (info) => {
+      connects.push(info.id);
+      sequence.push(`connect ${info.id}`);
+    });
+    broker.on('clientDisconnected', (info, reason) => {
+      disconnects.push({ id: info.id, reason });
+      sequence.push(`disconnect ${info.id}`);
+    });
     broker.on('subscribed', (_id, subs) => subscribes.push(...subs.map((s: { topicFilter: string }) => s.topicFilter)));
     broker.on('unsubscribed', (_id, filters) => unsubscribes.push(...filters));
     await broker.listen();
@@ -124,6 +133,8 @@ describe('full deploys hand the connection over', () => {
     await waitUntil(() => broker.clients().length === 1, 5000, 'one client left');
     await waitUntil(() => disconnects.length === 1, 5000, 'the old client left');
     assert.equal(disconnects[0].reason, 'disconnect', 'with a DISCONNECT');
+    // The new client dials only once the old one is gone: never two connections at once.
+    assert.deepEqual(sequence, [`connect ${connects[0]}`, `disconnect ${connects[0]}`, `connect ${connects[1]}`]);
     assert.equal(pendingHandovers(), 0);
   });
 
