@@ -3,8 +3,10 @@ export { Broker, createBroker } from './broker';
 export type { BrokerAddress, InjectedMessage } from './broker';
 export type {
   BrokerOptions, ListenerOptions, BrokerLogger, LogLevel, ClientHandle, AuthenticateResult, EnhancedAuthStep,
-  EnhancedAuthResult, ConnectionInfo,
+  EnhancedAuthResult, ConnectionInfo, ListenerProtocol, ListenerTlsOptions,
 } from './options';
+export { createSecurityHooks } from './security';
+export type { SecurityHooks, SecurityOptions } from './security';
 export type { BrokerEvents, ClientInfo, DropReason } from './events';
 export type { BrokerMessage } from './message';
 export { MemoryStore } from './store';
