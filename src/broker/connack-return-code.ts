@@ -1,4 +1,4 @@
-// The 3.1.1 CONNACK return code for a 5.0 reason code, for refusing clients of either level.
+// Refusing a 3.1.1 client with a 5.0 reason code: 3.1.1 has return codes for a few reasons only.
 
 /** 3.1.1 CONNACK return code for a 5.0 reason code, where one exists (section 3.2.2.3). */
 export function connackReturnCode(reasonCode: number): number | undefined {

@@ -13,10 +13,8 @@ import { type BrokerMessage, remainingExpiry } from './message';
 import type { ClientHandle, ConnectionInfo } from './options';
 import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
-import { TokenBucket } from './limits';
+import { TokenBucket, disconnectSlowClient } from './limits';
 import { connackReturnCode } from './connack-return-code';
-
-export { connackReturnCode };
 import type { PendingConnect } from './handlers/connect';
 
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
@@ -305,7 +303,7 @@ export class Connection implements SessionOutlet, ClientHandle {
   writable(): boolean {
     const options = this.core.options;
     if (this.stream.writableLength <= options.maxOutgoingBufferSize) return true;
-    if (options.outgoingBufferPolicy === 'disconnect' && this.state === ConnectionState.Connected) disconnectSlow(this);
+    if (options.outgoingBufferPolicy === 'disconnect' && this.state === ConnectionState.Connected) disconnectSlowClient(this);
     return false;
   }
 
@@ -486,24 +484,6 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.stream.once('close', () => clearTimeout(destroy));
     this.core.connectionClosed(this, was === ConnectionState.Connected, reason);
   }
-}
-
-/** Slow clients whose disconnection is scheduled (writable() may be asked again before it happens). */
-const closingSlow = new WeakSet<Connection>();
-
-/**
- * A client that stopped reading: closed on the next tick, not inside the routing under way (closing
- * may publish its Will, which routes again), and nothing more is written to it, not even DISCONNECT.
- */
-function disconnectSlow(c: Connection): void {
-  if (closingSlow.has(c)) return;
-  closingSlow.add(c);
-  const core = c.core;
-  core.limits.hit('clients/disconnected/slow', () => `client ${c.label()} disconnected: ${c.stream.writableLength} bytes unread, more than maxOutgoingBufferSize ${core.options.maxOutgoingBufferSize}`);
-  process.nextTick(() => {
-    c.close('slow-client');
-    c.stream.destroy();
-  });
 }
 
 function uncork(connection: Connection): void {

@@ -1,5 +1,6 @@
 // Limits hit by clients: each hit is counted (published under $SYS/broker/limits/...) and logged,
 // at most one line per limit per second so that a flood cannot flood the log too.
+import type { Connection } from './connection';
 import type { Log } from './logger';
 
 /** The $SYS name of each limit hit, below `$SYS/broker/limits/`. */
@@ -73,4 +74,22 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+}
+
+/** Slow clients whose disconnection is scheduled (writable() may be asked again before it happens). */
+const closingSlow = new WeakSet<Connection>();
+
+/**
+ * A client that stopped reading: closed on the next tick, not inside the routing under way (closing
+ * may publish its Will, which routes again), and nothing more is written to it, not even DISCONNECT.
+ */
+export function disconnectSlowClient(c: Connection): void {
+  if (closingSlow.has(c)) return;
+  closingSlow.add(c);
+  const core = c.core;
+  core.limits.hit('clients/disconnected/slow', () => `client ${c.label()} disconnected: ${c.stream.writableLength} bytes unread, more than maxOutgoingBufferSize ${core.options.maxOutgoingBufferSize}`);
+  process.nextTick(() => {
+    c.close('slow-client');
+    c.stream.destroy();
+  });
 }
