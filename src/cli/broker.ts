@@ -3,7 +3,7 @@
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener or the persistence store cannot open (e.g.
 // the port is in use), 3 for a bad command line or configuration (as Mosquitto does for configuration
 // errors; a password_file or acl_file that cannot be loaded is one).
-import { createBroker, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
+import { createBroker, type BrokerLogger, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
 import type { ConnectPacket, Packet } from '../codec/types';
 import {
   formatClientConnected,
@@ -151,28 +151,30 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     }
   }
 
+  const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
+  const logger: BrokerLogger = {
+    // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
+    debug: verbose ? (m) => log(m) : undefined,
+    info: verbose ? (m) => log(m) : undefined,
+    warn: (m) => logError(`Warning: ${m}`),
+    error: (m) => logError(`Error: ${m}`),
+  };
+
   // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
-  const security = conf ? await loadSecurity(conf.security) : { hooks: undefined, errors: [] };
+  const security = conf ? await loadSecurity(conf.security, logger) : { hooks: undefined, errors: [] };
   if (security.errors.length > 0) {
     for (const e of security.errors) logError(`Error: ${formatDiagnostic(e)}`);
     logError(`Error found in ${args.configFile}: not starting.`);
     return 3;
   }
 
-  const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
   const connectionMessages = conf?.connectionMessages ?? true;
   const listeners = resolveListeners(conf, args);
   const options: BrokerOptions = {
     ...conf?.options,
     ...security.hooks,
     listeners,
-    // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
-    logger: {
-      debug: verbose ? (m) => log(m) : undefined,
-      info: verbose ? (m) => log(m) : undefined,
-      warn: (m) => logError(`Warning: ${m}`),
-      error: (m) => logError(`Error: ${m}`),
-    },
+    logger,
   };
 
   // Listen for SIGINT/SIGTERM from the start: a signal while the listeners open still stops cleanly.

@@ -55,7 +55,7 @@ export interface MosquittoConf {
   errors: ConfDiagnostic[];
 }
 
-/** Options whose presence means authentication, authorization or TLS: refusing to start is safer. */
+/** Security options this broker cannot honour (yet): refusing to start is safer than running without them. */
 const SECURITY_OPTIONS = new Set([
   'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
   'capath', 'crlfile', 'dhparamfile', 'ciphers',
@@ -350,6 +350,11 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'max_queued_messages': {
       const v = integer(0);
       if (v !== undefined) o.maxQueuedMessages = v;
+      return;
+    }
+    case 'max_queued_bytes': {
+      const v = integer(0);
+      if (v !== undefined) o.maxQueuedBytes = v;
       return;
     }
     case 'max_inflight_messages': {

@@ -85,6 +85,15 @@ describe('mosquitto.conf: TLS and websockets listeners', () => {
   });
 });
 
+describe('mosquitto.conf: limits', () => {
+  test('max_queued_messages (0 = no limit), max_queued_bytes, max_connections (-1 = no limit), message_size_limit, max_inflight_messages, sys_interval', () => {
+    const c = conf(['max_queued_messages 0', 'max_queued_bytes 1048576', 'max_connections -1', 'message_size_limit 1024', 'max_inflight_messages 5', 'sys_interval 0']);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.warnings, []);
+    assert.deepEqual(c.options, { maxQueuedMessages: 0, maxQueuedBytes: 1_048_576, maxConnections: 0, messageSizeLimit: 1024, maxInflightMessages: 5, sysInterval: 0 });
+  });
+});
+
 describe('mosquitto.conf: security files', () => {
   test('allow_anonymous, password_file and acl_file are kept with their lines for the start', () => {
     const c = conf(['per_listener_settings false', 'allow_anonymous false', 'password_file /etc/p w', 'acl_file /etc/acl']);

@@ -1,17 +1,45 @@
-// allow_anonymous, password_file and acl_file. The broker's security hooks are not available to this
-// command yet, so any of them that asks for protection stops the start: never run open instead.
+// allow_anonymous, password_file and acl_file as the broker's hooks (createSecurityHooks). Loaded when
+// the broker starts: a file that cannot be read or parsed stops the start, with the line that named it.
+import { AclRules, PasswordFile } from '../../auth';
+import type { BrokerLogger } from '../../broker';
+import { createSecurityHooks, type SecurityHooks } from '../../broker/security';
 import type { ConfDiagnostic } from './diagnostics';
 import type { ConfSecurity } from '../mosquitto-conf';
 
-export type SecurityResult = { hooks: Record<string, never> | undefined; errors: ConfDiagnostic[] };
+export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDiagnostic[] };
 
-export async function loadSecurity(security: ConfSecurity): Promise<SecurityResult> {
+/**
+ * No security option at all: no hooks, every client is let in (the broker's behaviour before it had
+ * any). Any of them: allow_anonymous defaults to false, as in Mosquitto 2.
+ */
+export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): Promise<SecurityResult> {
+  const { passwordFile, aclFile } = security;
+  if (passwordFile === undefined && aclFile === undefined && security.allowAnonymous === undefined) return { hooks: undefined, errors: [] };
   const errors: ConfDiagnostic[] = [];
-  const refuse = (where: ConfDiagnostic, what: string): void => {
-    errors.push({ ...where, message: `security option '${what}' is not supported yet: refusing to start a broker without the protection it asks for` });
-  };
-  if (security.passwordFile) refuse({ ...security.passwordFile.where, message: '' }, 'password_file');
-  if (security.aclFile) refuse({ ...security.aclFile.where, message: '' }, 'acl_file');
-  if (security.allowAnonymous === false && security.allowAnonymousWhere) refuse({ ...security.allowAnonymousWhere, message: '' }, 'allow_anonymous false');
-  return { hooks: undefined, errors };
+  let passwords: PasswordFile | undefined;
+  let acl: AclRules | undefined;
+  if (passwordFile) {
+    try {
+      passwords = await PasswordFile.load(passwordFile.path);
+    } catch (err) {
+      errors.push({ ...passwordFile.where, message: `unable to load password_file '${passwordFile.path}': ${(err as Error).message}` });
+    }
+  }
+  if (aclFile) {
+    try {
+      acl = await AclRules.load(aclFile.path);
+    } catch (err) {
+      errors.push({ ...aclFile.where, message: `unable to load acl_file '${aclFile.path}': ${(err as Error).message}` });
+    }
+  }
+  if (errors.length > 0) return { hooks: undefined, errors };
+  const hooks = createSecurityHooks({
+    ...(passwords ? { passwordFile: passwords } : {}),
+    ...(acl ? { acl } : {}),
+    allowAnonymous: security.allowAnonymous ?? false,
+    // Mosquitto grants a filter the ACL allows in part and filters what it delivers.
+    grantPartialSubscriptions: true,
+    ...(logger ? { logger } : {}),
+  });
+  return { hooks, errors };
 }
