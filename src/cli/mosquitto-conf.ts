@@ -152,6 +152,15 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
       conf.errors.push({ ...where, message: `with 'per_listener_settings true' and several listeners, security options per listener are not supported: use 'per_listener_settings false' and one set of security options` });
     }
   }
+  const sec = conf.security;
+  if ((sec.allowAnonymous === false || (sec.allowAnonymous === undefined && (sec.passwordFile || sec.aclFile))) && conf.listeners.some((l) => l.useIdentityAsUsername)) {
+    // The login hooks see a username without a password and cannot tell it came from a verified
+    // certificate: every certificate client would be refused. Say so instead of starting that way.
+    conf.errors.push({
+      ...(sec.allowAnonymousWhere ?? sec.passwordFile?.where ?? sec.aclFile?.where ?? { file: context.file ?? 'mosquitto.conf', line: 0 }),
+      message: `'use_identity_as_username true' with anonymous access off is not supported yet (the certificate does not count as a login): use 'allow_anonymous true'; the listener still requires a certificate`,
+    });
+  }
   for (const b of conf.bridges) checkBridge(b, conf.errors);
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;

@@ -103,6 +103,14 @@ describe('mosquitto.conf: security files', () => {
     assert.deepEqual(c.security.aclFile, { path: '/etc/acl', where: { file: 't.conf', line: 4 } });
   });
 
+  test('use_identity_as_username with anonymous access off is refused with a clear error (the certificate is no login for the hooks)', () => {
+    const tlsLines = ['listener 8883', 'cafile /c/ca.crt', 'certfile /c/server.crt', 'keyfile /c/server.key', 'require_certificate true', 'use_identity_as_username true'];
+    const c = conf(['allow_anonymous false', ...tlsLines]);
+    assert.deepEqual(c.errors.map((e) => e.line), [1]);
+    assert.match(c.errors[0].message, /use_identity_as_username/);
+    assert.deepEqual(conf(['allow_anonymous true', 'acl_file /a', ...tlsLines]).errors, []);
+  });
+
   test('per_listener_settings true: fine with one listener, an error on each security line with several', () => {
     assert.deepEqual(conf(['per_listener_settings true', 'listener 1883', 'password_file /p']).errors, []);
     const c = conf(['per_listener_settings true', 'listener 1883', 'password_file /p', 'listener 1884', 'allow_anonymous true']);

@@ -83,6 +83,33 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
     assert.equal(withCert.code, 0, withCert.stderr);
   });
 
+  test('use_identity_as_username: the certificate CN is the username the acl_file knows', async () => {
+    const port = await freePort();
+    const conf = tmpConf([
+      'per_listener_settings false',
+      'allow_anonymous true',
+      `listener ${port} 127.0.0.1`,
+      `cafile ${certs.caCert}`,
+      `certfile ${certs.serverCert}`,
+      `keyfile ${certs.serverKey}`,
+      'require_certificate true',
+      'use_identity_as_username true',
+    ]);
+    const acl = path.join(path.dirname(conf), 'acl');
+    fs.writeFileSync(acl, 'user cert-user\ntopic readwrite id/#\n');
+    fs.appendFileSync(conf, `acl_file ${acl}\n`);
+    await startBroker(conf);
+    const base = ['-p', String(port), '-h', '127.0.0.1', '--cafile', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey];
+    const sub = ['mosquitto_sub', ...base, '-i', 'id-reader', '-c', '-q', '1', '-t', 'id/#', '-t', 'other/#'];
+    assert.equal((await run(sub[0], [...sub.slice(1), '-E'])).code, 0);
+    for (const topic of ['other/t', 'id/t']) {
+      const r = await run('mosquitto_pub', [...base, '-t', topic, '-m', topic, '-q', '1']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const got = await run(sub[0], [...sub.slice(1), '-C', '1', '-W', '10']);
+    assert.equal(got.stdout.trim(), 'id/t', 'cert-user may write id/# only');
+  });
+
   test('websockets and secure websockets listeners serve MQTT.js (ws:// and wss://)', async () => {
     const ws = await freePort();
     const wss = await freePort();
