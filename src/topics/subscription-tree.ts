@@ -138,8 +138,21 @@ class TreeNode<T> {
   }
 }
 
-/** Topic levels of recent topics, so matching a topic seen before splits nothing. */
-const LEVEL_CACHE_LIMIT = 10_000;
+// Levels of recent topics, so matching a topic seen before splits nothing. Bounded by its memory, not
+// only by its entry count: a publisher sending distinct long or deep topics would otherwise pin them all
+// (3,000 topics of 60 KB kept 181 MB alive). Worst case: LEVEL_CACHE_MAX_BYTES plus Map slack.
+const LEVEL_CACHE_MAX_ENTRIES = 10_000;
+/** Longer topics (hence at most 129 levels deep) are split on each match instead of being cached. */
+const LEVEL_CACHE_MAX_TOPIC_LENGTH = 256;
+const LEVEL_CACHE_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * An upper estimate of what caching one topic keeps alive on 64-bit V8: the topic and its level strings
+ * at up to 2 bytes a character each, a header and an array slot per level, the array and the Map entry.
+ */
+function levelCacheCost(topicLength: number, levelCount: number): number {
+  return 128 + 4 * topicLength + 40 * levelCount;
+}
 
 /**
  * Subscriptions by (topic filter, subscriber key). A key holds at most one value per filter; adding
@@ -148,12 +161,26 @@ const LEVEL_CACHE_LIMIT = 10_000;
 export class SubscriptionTree<T> {
   private readonly root = new TreeNode<T>();
   private readonly levelCache = new Map<string, string[]>();
+  private levelCacheBytes = 0;
+  // The nodes still to visit in match(), with their depths: kept between matches so that matching
+  // allocates nothing, and explicit so that a topic 30,000 levels deep cannot overflow the call stack.
+  private readonly pendingNodes: (TreeNode<T> | null)[] = [];
+  private readonly pendingDepths: number[] = [];
+  private pendingTop = 0;
   private count = 0;
   private sharedCount = 0;
+
+  /** The most memory (estimated bytes) the topic-level cache accounts for before it starts afresh. */
+  static readonly levelCacheMaxBytes = LEVEL_CACHE_MAX_BYTES;
 
   /** Number of (filter, key) subscriptions, shared ones included. */
   get size(): number {
     return this.count + this.sharedCount;
+  }
+
+  /** Topics whose levels are cached, and the estimated bytes they keep alive (for tests and stats). */
+  get levelCacheUsage(): { topics: number; bytes: number } {
+    return { topics: this.levelCache.size, bytes: this.levelCacheBytes };
   }
 
   /** Adds or replaces; true when the subscription is new. */
@@ -223,29 +250,68 @@ export class SubscriptionTree<T> {
    * wildcard do not match topics starting with '$' [MQTT-4.7.2-1].
    */
   match(topic: string, visitor: MatchVisitor<T>): void {
-    let levels = this.levelCache.get(topic);
-    if (levels === undefined) {
-      if (this.levelCache.size >= LEVEL_CACHE_LIMIT) this.levelCache.clear();
-      levels = topic.split('/');
-      this.levelCache.set(topic, levels);
-    }
+    const levels = this.levelsOf(topic);
+    const end = levels.length;
     const dollar = topic.charCodeAt(0) === 0x24;
-    this.matchNode(this.root, levels, 0, visitor, dollar);
+    const nodes = this.pendingNodes;
+    const depths = this.pendingDepths;
+    // A visitor that matches again from inside a callback gets the stack above this match's entries.
+    const base = this.pendingTop;
+    let top = base;
+    nodes[top] = this.root;
+    depths[top] = 0;
+    top++;
+    try {
+      while (top > base) {
+        top--;
+        const node = nodes[top]!;
+        const depth = depths[top];
+        nodes[top] = null; // a branch removed later must not stay reachable from the stack
+        const wildcardsAllowed = depth !== 0 || !dollar;
+        if (depth < end) {
+          // pushed '+' first so the literal branch is visited first, as a depth-first walk would
+          if (wildcardsAllowed && node.plus !== null) {
+            nodes[top] = node.plus;
+            depths[top] = depth + 1;
+            top++;
+          }
+          if (node.children !== null) {
+            const child = node.children.get(levels[depth]);
+            if (child !== undefined) {
+              nodes[top] = child;
+              depths[top] = depth + 1;
+              top++;
+            }
+          }
+        }
+        this.pendingTop = top;
+        // '#' matches this level and everything below, including the parent itself [MQTT-4.7.1-2]
+        if (wildcardsAllowed && node.hash !== null) visit(node.hash, visitor);
+        if (depth === end) visit(node, visitor);
+      }
+    } finally {
+      // normally a no-op; after a visitor threw, drops the entries it left behind
+      for (let i = base; i < top; i++) nodes[i] = null;
+      this.pendingTop = base;
+    }
   }
 
-  private matchNode(node: TreeNode<T>, levels: string[], depth: number, visitor: MatchVisitor<T>, dollar: boolean): void {
-    const wildcardsAllowed = !(dollar && depth === 0);
-    // '#' matches this level and everything below, including the parent itself [MQTT-4.7.1-2]
-    if (wildcardsAllowed && node.hash !== null) visit(node.hash, visitor);
-    if (depth === levels.length) {
-      visit(node, visitor);
-      return;
+  /** The levels of `topic`, from the cache when it was seen recently. */
+  private levelsOf(topic: string): string[] {
+    // A long topic is split every time: caching it would cost as much as hundreds of ordinary ones.
+    if (topic.length > LEVEL_CACHE_MAX_TOPIC_LENGTH) return topic.split('/');
+    let levels = this.levelCache.get(topic);
+    if (levels !== undefined) return levels;
+    levels = topic.split('/');
+    const cost = levelCacheCost(topic.length, levels.length);
+    if (this.levelCache.size >= LEVEL_CACHE_MAX_ENTRIES || this.levelCacheBytes + cost > LEVEL_CACHE_MAX_BYTES) {
+      // starting afresh costs nothing per hit, where least-recently-used order would
+      this.levelCache.clear();
+      this.levelCacheBytes = 0;
     }
-    if (node.children !== null) {
-      const child = node.children.get(levels[depth]);
-      if (child !== undefined) this.matchNode(child, levels, depth + 1, visitor, dollar);
-    }
-    if (wildcardsAllowed && node.plus !== null) this.matchNode(node.plus, levels, depth + 1, visitor, dollar);
+    this.levelCache.set(topic, levels);
+    this.levelCacheBytes += cost;
+    return levels;
   }
 
   private nodeFor(filter: string, create: boolean): TreeNode<T> | null {
