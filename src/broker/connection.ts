@@ -130,7 +130,6 @@ export class Connection implements SessionOutlet, ClientHandle {
     if (this.state === ConnectionState.Closed) return;
     this.bytesIn += chunk.length;
     this.core.stats.bytesReceived += chunk.length;
-    this.lastActivity = Date.now();
     this.decoder.push(chunk);
     this.processPackets();
   }
@@ -156,6 +155,8 @@ export class Connection implements SessionOutlet, ClientHandle {
         this.protocolViolation(packet);
         return;
       }
+      // only a whole Control Packet counts for keepalive: bytes dribbled into an unfinished one do not [MQTT-3.1.2-24]
+      this.lastActivity = Date.now();
       core.stats.messagesReceived++;
       if (core.listenerCount('packetIn') > 0) core.emit('packetIn', packet, this.id || undefined);
       let pending: Promise<void> | void;

@@ -24,3 +24,16 @@ export function remainingExpiry(message: BrokerMessage, now: number): number | u
 export function isExpired(message: BrokerMessage, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;
 }
+
+/**
+ * A decoded payload is a view into the socket's read chunk, which may hold much other traffic. A message
+ * kept beyond the moment it is routed (retained, queued for a client) gets an exact-size copy of its own,
+ * made once for all its recipients, so one small kept payload does not pin a whole chunk.
+ */
+export function detachPayload(message: BrokerMessage): void {
+  const payload = message.payload;
+  if (payload.length === 0 || payload.buffer.byteLength === payload.length) return;
+  const copy = Buffer.allocUnsafeSlow(payload.length);
+  payload.copy(copy);
+  message.payload = copy;
+}

@@ -3,7 +3,7 @@
 // while the client is connected it writes through a SessionOutlet (the connection).
 import type { QoS, WillMessage } from '../codec/types';
 import type { DropReason } from './events';
-import { type BrokerMessage, isExpired } from './message';
+import { type BrokerMessage, detachPayload, isExpired } from './message';
 import type { ClientHandle } from './options';
 
 /** One delivery of a message to this session: the QoS and RETAIN flag it goes out with. */
@@ -152,6 +152,7 @@ export class Session {
       return;
     }
     this.queuedBytes += message.payload.length;
+    detachPayload(message);
     this.queue.push(delivery);
     this.journal?.queued(this, delivery);
   }
