@@ -199,10 +199,7 @@ describe('broker with a disk store: stopped under load', () => {
 describe('broker with a disk store: wills across kill -9', () => {
   test(
     'the Will of a client connected when the broker was killed is published after the restart [MQTT-3.1.2-8]',
-    {
-      timeout: 60_000,
-      todo: 'the broker does not save a Will with the session (src/broker/persistence.ts saveSession leaves StoredSession.will out) nor restore it (restoreSessions never sets pendingWill)',
-    },
+    { timeout: 60_000 },
     async () => {
       const temp = tempDir();
       removals.push(temp.remove);
