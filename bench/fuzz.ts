@@ -47,7 +47,8 @@ function check(input: FuzzInput, chunkSeed: number): string | undefined {
     if (errors.length === 1 && !DECODER_REASONS.includes(errors[0].reasonCode)) return `reason 0x${errors[0].reasonCode.toString(16)}`;
     return undefined;
   } catch (err) {
-    return err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err);
+    // The stack's first line is the name and message; the rest says where in the decoder it threw.
+    return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
   }
 }
 
