@@ -1,6 +1,6 @@
 // mqtt-hub-broker: an MQTT broker from our engine hosted inside Node-RED.
 import { BrokerController } from './lib/broker-controller';
-import { readBrokerSettings } from './lib/broker-settings';
+import { BrokerSettingsError, readBrokerSettings } from './lib/broker-settings';
 import type { Node, NodeAPI, NodeDef, NodeDone, NodeMessage, NodeSend } from './lib/node-red-types';
 import { showStatus } from './lib/status';
 
@@ -13,7 +13,8 @@ export = function (RED: NodeAPI): void {
       controller = new BrokerController(RED, node, readBrokerSettings(def, (node.credentials ?? {}) as { passwords?: string }));
     } catch (err) {
       node.error(RED._('mqtt-hub.errors.badSettings', { error: (err as Error).message }));
-      showStatus(RED, node, 'error', RED._('mqtt-hub.status.badSettings'));
+      const aclLine = err instanceof BrokerSettingsError ? err.aclLine : undefined;
+      showStatus(RED, node, 'error', aclLine !== undefined ? RED._('mqtt-hub-broker.status.aclError', { line: aclLine }) : RED._('mqtt-hub.status.badSettings'));
     }
     const started = controller ? controller.start() : Promise.resolve();
     node.on('input', (msg: NodeMessage, _send: NodeSend, done: NodeDone) => {

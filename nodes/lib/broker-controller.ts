@@ -12,7 +12,8 @@ import { BrokerMonitor } from './broker-monitor';
 import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
-import { createEngineBroker, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import * as path from 'node:path';
+import { createEngineBroker, createSecurityHooks, DiskStore, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -30,6 +31,8 @@ function sameSecret(a: string, b: string): boolean {
 
 export class BrokerController {
   private broker: EngineBroker | null = null;
+  /** Open while the broker uses it; closed only after the broker has closed, so its last writes land. */
+  private store: DiskStore | null = null;
   private tlsServer: tls.Server | null = null;
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -56,7 +59,19 @@ export class BrokerController {
       const listeners: NonNullable<BrokerOptions['listeners']> = [];
       if (!tlsOptions) listeners.push({ host: s.host, port: s.port, protocol: 'mqtt' });
       if (s.wsPort > 0) listeners.push({ host: s.host, port: s.wsPort, protocol: 'ws' });
-      const broker = createEngineBroker(this.brokerOptions(listeners));
+      const options = this.brokerOptions(listeners);
+      if (s.persistence) {
+        const directory = this.persistenceDirectory();
+        this.store = await DiskStore.open({
+          directory,
+          fsync: 'always',
+          logger: { info: (m) => this.node.log(m), warn: (m) => this.node.warn(m), error: (m) => this.node.error(m) },
+        });
+        options.store = this.store;
+        this.node.log(this.RED._('mqtt-hub-broker.log.persistence', { directory }));
+      }
+      if (this.closing) return void (await this.release());
+      const broker = createEngineBroker(options);
       this.broker = broker;
       this.wireEvents(broker);
       this.monitor.attach(broker);
@@ -97,6 +112,13 @@ export class BrokerController {
     removeMonitor(this.monitor);
     await this.release();
     showStatus(this.RED, this.node, 'idle');
+  }
+
+  /** The form's directory, or <userDir>/mqtt-hub/<node id>: one store per broker node, kept across redeploys. */
+  private persistenceDirectory(): string {
+    if (this.settings.persistenceDir) return path.resolve(this.settings.persistenceDir);
+    const userDir = typeof this.RED.settings.userDir === 'string' && this.RED.settings.userDir ? this.RED.settings.userDir : process.cwd();
+    return path.join(userDir, 'mqtt-hub', this.node.id);
   }
 
   private boundPort(): number {
@@ -177,6 +199,13 @@ export class BrokerController {
       authenticate: (_client, username, password) => this.authenticate(username, password),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
+    if (s.acl) {
+      // The users stay checked by authenticate() above; the ACL adds the publish, subscribe and read hooks.
+      const hooks = createSecurityHooks({ acl: s.acl, allowAnonymous: s.allowAnonymous, logger: options.logger });
+      options.authorizePublish = hooks.authorizePublish;
+      options.authorizeSubscribe = hooks.authorizeSubscribe;
+      options.authorizeRead = hooks.authorizeRead;
+    }
     return options;
   }
 
@@ -261,5 +290,8 @@ export class BrokerController {
       broker.removeAllListeners();
     }
     await tlsClosed;
+    const store = this.store;
+    this.store = null;
+    if (store) await store.close().catch((err: Error) => this.node.warn(err.message));
   }
 }

@@ -1,5 +1,6 @@
 // Reads an mqtt-hub-broker node's saved config (form strings, `${ENV}` already replaced) into
 // typed settings. Every limit is bounded and has a default that works.
+import { AclFileError, AclRules } from './engine';
 import { parseBool, parseIntSetting } from './message-convert';
 
 export interface BrokerUser {
@@ -24,10 +25,31 @@ export interface BrokerSettings {
   maxInflightMessages: number;
   maxPacketSize: number;
   verbose: boolean;
+  /** Keep sessions and retained messages in a DiskStore across restarts and redeploys. */
+  persistence: boolean;
+  /** The store's directory; '' = the node's default under Node-RED's user directory. */
+  persistenceDir: string;
+  /** Rules in Mosquitto's acl_file syntax; undefined = every client may do everything. */
+  acl: AclRules | undefined;
 }
 
 export class BrokerSettingsError extends Error {
   override readonly name = 'BrokerSettingsError';
+  /** The ACL line at fault, so the status can name it. */
+  aclLine?: number;
+}
+
+/** The ACL field's text as rules; a parse error names its line (the form checks the same). */
+function readAcl(text: string): AclRules | undefined {
+  if (text.trim() === '') return undefined;
+  try {
+    return AclRules.parse(text, 'ACL');
+  } catch (err) {
+    if (!(err instanceof AclFileError)) throw err;
+    const e = new BrokerSettingsError(`ACL line ${err.line}: ${err.message.replace(/^ACL:\d+: /, '')}`);
+    e.aclLine = err.line;
+    throw e;
+  }
 }
 
 function str(v: unknown): string {
@@ -73,5 +95,8 @@ export function readBrokerSettings(config: Record<string, unknown>, credentials:
     maxInflightMessages: parseIntSetting(config.maxInflightMessages, 20, 1, 65535),
     maxPacketSize: parseIntSetting(config.maxPacketSize, 0, 0, 268_435_460),
     verbose: parseBool(config.verbose) ?? false,
+    persistence: parseBool(config.persistence) ?? false,
+    persistenceDir: str(config.persistenceDir),
+    acl: readAcl(config.acl === undefined || config.acl === null ? '' : String(config.acl)),
   };
 }

@@ -2,6 +2,10 @@
 import { connect, type ClientOptions, type MqttClient } from '../../src/client';
 import { createBroker, type Broker, type BrokerOptions } from '../../src/broker';
 
+export { createSecurityHooks } from '../../src/broker';
+export { AclRules, AclFileError } from '../../src/auth';
+export { DiskStore } from '../../src/persistence';
+
 export type { ClientOptions } from '../../src/client';
 export type { BrokerOptions, ClientInfo } from '../../src/broker';
 export type EngineClient = MqttClient;
