@@ -10,7 +10,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     let controller: BrokerController | null = null;
     try {
-      controller = new BrokerController(RED, node, readBrokerSettings(def, (node.credentials ?? {}) as { passwords?: string }));
+      controller = new BrokerController(RED, node, readBrokerSettings(def, (node.credentials ?? {}) as { passwords?: string; bridgeSecrets?: string }));
     } catch (err) {
       node.error(RED._('mqtt-hub.errors.badSettings', { error: (err as Error).message }));
       const aclLine = err instanceof BrokerSettingsError ? err.aclLine : undefined;
@@ -27,6 +27,6 @@ export = function (RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('mqtt-hub-broker', MqttHubBrokerNode, {
-    credentials: { passwords: { type: 'password' } },
+    credentials: { passwords: { type: 'password' }, bridgeSecrets: { type: 'password' } },
   });
 };

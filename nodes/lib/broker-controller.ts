@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createEngineBroker, createSecurityHooks, DiskStore, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, type Bridge, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -33,6 +33,7 @@ export class BrokerController {
   private broker: EngineBroker | null = null;
   /** Open while the broker uses it; closed only after the broker has closed, so its last writes land. */
   private store: DiskStore | null = null;
+  private bridges: Bridge[] = [];
   private tlsServer: tls.Server | null = null;
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -79,6 +80,7 @@ export class BrokerController {
       if (tlsOptions) await this.listenTls(broker, tlsOptions);
       if (s.wsPath) this.attachToNodeRedServer(broker, s.wsPath);
       if (this.closing) return;
+      this.startBridges(broker);
       announceBroker(this.node.id, { host: s.host, port: this.boundPort() });
       this.node.log(this.RED._('mqtt-hub-broker.log.listening', { address: `${s.host}:${this.boundPort()}` }));
       this.showClients();
@@ -112,6 +114,20 @@ export class BrokerController {
     removeMonitor(this.monitor);
     await this.release();
     showStatus(this.RED, this.node, 'idle');
+  }
+
+  /** Bridges once the broker runs (as Mosquitto does); one that cannot connect keeps trying, logged. */
+  private startBridges(broker: EngineBroker): void {
+    for (const options of this.settings.bridges) {
+      const bridge = createBridge(broker, options);
+      bridge.on('connect', (a: { host: string; port: number }) =>
+        this.node.log(this.RED._('mqtt-hub-broker.log.bridgeConnected', { name: options.name, address: `${a.host}:${a.port}` })),
+      );
+      bridge.on('disconnect', () => this.node.log(this.RED._('mqtt-hub-broker.log.bridgeDisconnected', { name: options.name })));
+      bridge.on('error', (err: Error) => this.node.warn(err.message));
+      this.bridges.push(bridge);
+      bridge.start().catch((err: Error) => this.node.error(this.RED._('mqtt-hub-broker.errors.bridgeFailed', { name: options.name, error: err.message })));
+    }
   }
 
   /** The form's directory, or <userDir>/mqtt-hub/<node id>: one store per broker node, kept across redeploys. */
@@ -271,6 +287,10 @@ export class BrokerController {
 
   /** Gives every port back: Node-RED's upgrade hook, the TLS server, the broker (its clients get DISCONNECT). */
   private async release(): Promise<void> {
+    // Bridges first, while the broker still runs, so their sessions end cleanly.
+    const bridges = this.bridges;
+    this.bridges = [];
+    await Promise.all(bridges.map((b) => b.stop().catch((err: Error) => this.node.warn(err.message))));
     if (this.upgradeHandler && this.RED.server) this.RED.server.off('upgrade', this.upgradeHandler);
     this.upgradeHandler = null;
     const wss = this.wss;

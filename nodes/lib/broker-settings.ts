@@ -1,6 +1,6 @@
 // Reads an mqtt-hub-broker node's saved config (form strings, `${ENV}` already replaced) into
 // typed settings. Every limit is bounded and has a default that works.
-import { AclFileError, AclRules } from './engine';
+import { AclFileError, AclRules, resolveBridgeOptions, type BridgeOptions, type BridgeTopic } from './engine';
 import { parseBool, parseIntSetting } from './message-convert';
 
 export interface BrokerUser {
@@ -31,6 +31,8 @@ export interface BrokerSettings {
   persistenceDir: string;
   /** Rules in Mosquitto's acl_file syntax; undefined = every client may do everything. */
   acl: AclRules | undefined;
+  /** Connections to other brokers, started after listen and stopped before close. */
+  bridges: BridgeOptions[];
 }
 
 export class BrokerSettingsError extends Error {
@@ -70,7 +72,67 @@ function readUsers(config: Record<string, unknown>, passwordsJson: string | unde
   return names.filter(Boolean).map((username) => ({ username, password: str(passwords[username]) }));
 }
 
-export function readBrokerSettings(config: Record<string, unknown>, credentials: { passwords?: string } = {}): BrokerSettings {
+/** One `PATTERN [in|out|both [QOS [LOCAL REMOTE]]]` line; `""` stands for an empty pattern or prefix, as in mosquitto.conf. */
+function readBridgeTopic(bridge: string, line: string, n: number): BridgeTopic {
+  const words = line.split(/\s+/).map((w) => (w === '""' ? '' : w));
+  const bad = (why: string): never => {
+    throw new BrokerSettingsError(`bridge ${bridge}: topic line ${n}: ${why}`);
+  };
+  if (words.length > 5) bad('too many words (PATTERN in|out|both QOS LOCAL REMOTE)');
+  const [pattern, direction, qos, localPrefix, remotePrefix] = words;
+  const topic: BridgeTopic = { pattern };
+  if (direction !== undefined) {
+    if (direction !== 'in' && direction !== 'out' && direction !== 'both') bad(`"${direction}" is not in, out or both`);
+    topic.direction = direction as 'in' | 'out' | 'both';
+  }
+  if (qos !== undefined) {
+    if (!/^[012]$/.test(qos)) bad(`QoS "${qos}" is not 0, 1 or 2`);
+    topic.qos = Number(qos) as 0 | 1 | 2;
+  }
+  if (localPrefix !== undefined) {
+    if (remotePrefix === undefined) bad('a local prefix needs a remote prefix');
+    topic.localPrefix = localPrefix;
+    topic.remotePrefix = remotePrefix;
+  }
+  return topic;
+}
+
+/** The bridges: addresses and topics from the config, usernames and passwords from the credentials (JSON name → {username, password}). */
+function readBridges(config: Record<string, unknown>, secretsJson: string | undefined): BridgeOptions[] {
+  const list = Array.isArray(config.bridges) ? (config.bridges as Array<Record<string, unknown>>) : [];
+  let secrets: Record<string, { username?: unknown; password?: unknown }> = {};
+  if (secretsJson) {
+    try {
+      secrets = JSON.parse(secretsJson) as typeof secrets;
+    } catch {
+      throw new BrokerSettingsError('stored bridge credentials are not readable; enter them again');
+    }
+  }
+  return list.map((b, i) => {
+    const name = str(b.name) || `bridge${i + 1}`;
+    const topics = String(b.topics ?? '')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .map((l, n) => (l === '' || l.startsWith('#') ? undefined : readBridgeTopic(name, l, n + 1)))
+      .filter((t): t is BridgeTopic => t !== undefined);
+    const options: BridgeOptions = { name, address: str(b.address), topics };
+    if (str(b.remoteClientId)) options.remoteClientId = str(b.remoteClientId);
+    const version = str(b.protocolVersion);
+    if (version) options.protocolVersion = version as BridgeOptions['protocolVersion'];
+    const secret = secrets[name] ?? {};
+    if (str(secret.username)) options.remoteUsername = str(secret.username);
+    if (str(secret.password)) options.remotePassword = String(secret.password);
+    try {
+      // The engine's own checks (address, topics, protocol), so a mistake shows at deploy, not on connect.
+      resolveBridgeOptions(options);
+    } catch (err) {
+      throw new BrokerSettingsError((err as Error).message);
+    }
+    return options;
+  });
+}
+
+export function readBrokerSettings(config: Record<string, unknown>, credentials: { passwords?: string; bridgeSecrets?: string } = {}): BrokerSettings {
   const bind = str(config.bind) || 'loopback';
   const host = bind === 'all' ? '0.0.0.0' : bind === 'custom' ? str(config.host) : '127.0.0.1';
   if (!host) throw new BrokerSettingsError('no bind address');
@@ -97,6 +159,7 @@ export function readBrokerSettings(config: Record<string, unknown>, credentials:
     verbose: parseBool(config.verbose) ?? false,
     persistence: parseBool(config.persistence) ?? false,
     persistenceDir: str(config.persistenceDir),
+    bridges: readBridges(config, credentials.bridgeSecrets),
     acl: readAcl(config.acl === undefined || config.acl === null ? '' : String(config.acl)),
   };
 }

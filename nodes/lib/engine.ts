@@ -5,6 +5,7 @@ import { createBroker, type Broker, type BrokerOptions } from '../../src/broker'
 export { createSecurityHooks } from '../../src/broker';
 export { AclRules, AclFileError } from '../../src/auth';
 export { DiskStore } from '../../src/persistence';
+export { createBridge, resolveBridgeOptions, type Bridge, type BridgeOptions, type BridgeTopic } from '../../src/bridge';
 
 export type { ClientOptions } from '../../src/client';
 export type { BrokerOptions, ClientInfo } from '../../src/broker';
