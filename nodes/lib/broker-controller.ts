@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, type Bridge, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, resolveBridgeOptions, type Bridge, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -34,6 +34,8 @@ export class BrokerController {
   /** Open while the broker uses it; closed only after the broker has closed, so its last writes land. */
   private store: DiskStore | null = null;
   private bridges: Bridge[] = [];
+  /** The local client ids of this node's bridges (their sessions skip the users and the ACL). */
+  private readonly bridgeClientIds: Set<string>;
   private tlsServer: tls.Server | null = null;
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -47,6 +49,7 @@ export class BrokerController {
     private readonly node: Node,
     private readonly settings: BrokerSettings,
   ) {
+    this.bridgeClientIds = new Set(settings.bridges.map((b) => resolveBridgeOptions(b).localClientId));
     this.monitor = new BrokerMonitor(RED, node);
     addMonitor(this.monitor);
   }
@@ -212,17 +215,27 @@ export class BrokerController {
       maxQueuedMessages: s.maxQueuedMessages,
       maxInflightMessages: s.maxInflightMessages,
       logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
-      authenticate: (_client, username, password) => this.authenticate(username, password),
+      authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.authenticate(username, password)),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
     if (s.acl) {
       // The users stay checked by authenticate() above; the ACL adds the publish, subscribe and read hooks.
       const hooks = createSecurityHooks({ acl: s.acl, allowAnonymous: s.allowAnonymous, logger: options.logger });
-      options.authorizePublish = hooks.authorizePublish;
-      options.authorizeSubscribe = hooks.authorizeSubscribe;
-      options.authorizeRead = hooks.authorizeRead;
+      const { authorizePublish, authorizeSubscribe, authorizeRead } = hooks;
+      // The node's own bridges carry whatever their topic lines say; the ACL is for clients.
+      if (authorizePublish) options.authorizePublish = (client, packet) => this.isOwnBridge(client) || authorizePublish(client, packet);
+      if (authorizeSubscribe) options.authorizeSubscribe = (client, sub) => this.isOwnBridge(client) || authorizeSubscribe(client, sub);
+      if (authorizeRead) options.authorizeRead = (client, topic, message) => this.isOwnBridge(client) || authorizeRead(client, topic, message);
     }
     return options;
+  }
+
+  /**
+   * A bridge's in-process session: the engine gives it the address "bridge", which no network
+   * client can have, and its client id is one of this node's bridges'.
+   */
+  private isOwnBridge(client: ClientHandle): boolean {
+    return client.address === 'bridge' && this.bridgeClientIds.has(client.id);
   }
 
   private authenticate(username: string | undefined, password: Buffer | undefined): boolean | { reasonCode: number } {

@@ -8,7 +8,7 @@ export { DiskStore } from '../../src/persistence';
 export { createBridge, resolveBridgeOptions, type Bridge, type BridgeOptions, type BridgeTopic } from '../../src/bridge';
 
 export type { ClientOptions } from '../../src/client';
-export type { BrokerOptions, ClientInfo } from '../../src/broker';
+export type { BrokerOptions, ClientHandle, ClientInfo } from '../../src/broker';
 export type EngineClient = MqttClient;
 export type EngineBroker = Broker;
 

@@ -31,7 +31,7 @@ describe('mqtt-hub-broker bridges', { skip }, () => {
     await helper.unload();
   });
 
-  test('a message published into the broker node reaches Mosquitto through an out bridge', async () => {
+  test('a message published into the broker node reaches Mosquitto through an out bridge, with anonymous clients off and an ACL', async () => {
     const remote = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosq.port}`, { reconnectPeriod: 0 });
     clients.push(remote);
     const got: string[] = [];
@@ -42,7 +42,7 @@ describe('mqtt-hub-broker bridges', { skip }, () => {
     const bridge = { name: 'up', address: `mqtt://127.0.0.1:${mosq.port}`, remoteClientId: 'nr-bridge-up', protocolVersion: 'mqttv311', topics: 'plant/# out 1 "" site1/\n' };
     await helper.load(allNodes, [
       { id: 'f1', type: 'tab', label: 'test' },
-      { id: 'broker', z: 'f1', type: 'mqtt-hub-broker', bind: 'loopback', port: String(port), sysInterval: '0', bridges: [bridge], wires: [[]] },
+      { id: 'broker', z: 'f1', type: 'mqtt-hub-broker', bind: 'loopback', port: String(port), sysInterval: '0', bridges: [bridge], allowAnonymous: false, acl: 'user other\ntopic read x/#\n', wires: [[]] },
     ]);
     await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
     // Publish until one arrives: the bridge subscribes locally only once it has connected to Mosquitto.
