@@ -82,6 +82,22 @@ describe('mqtt-hub-broker persistence and ACL', () => {
     assert.deepEqual(retained[0], { topic: 'state/door', payload: 'open', retain: true });
   });
 
+  test('without a directory the store goes to <Node-RED user directory>/mqtt-hub/<node id>', async () => {
+    const port = await freePort();
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-bnode-userdir-'));
+    dirs.push(userDir);
+    helper.settings({ userDir });
+    try {
+      await helper.load(allNodes, brokerFlow(port, { persistence: true }));
+      await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
+      const pub = await client(`mqtt://127.0.0.1:${port}`);
+      await pub.publishAsync('state/x', 'kept', { qos: 1, retain: true });
+      assert.ok(fs.readdirSync(path.join(userDir, 'mqtt-hub', 'broker')).length > 0, 'store files in the default directory');
+    } finally {
+      helper.settings({});
+    }
+  });
+
   test('ACL: a user denied a subscription gets SUBACK 0x87; allowed topics work', async () => {
     const port = await freePort();
     const acl = '# plant operators\nuser alice\ntopic readwrite plant/#\ntopic read status/+\n';

@@ -31,6 +31,8 @@ export interface TestNode {
 
 export interface TestHelper {
   init(runtimePath: string, settings?: Record<string, unknown>): void;
+  /** Runtime settings for the next load, merged with the defaults (`{}` restores them). */
+  settings(userSettings: Record<string, unknown>): Record<string, unknown>;
   load(nodes: NodeModule | NodeModule[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
   setFlows(flow: unknown[], type: 'full' | 'flows' | 'nodes', credentials?: Record<string, unknown>): Promise<void>;
   unload(): Promise<void>;
