@@ -3,38 +3,17 @@
 import { afterEach, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../helpers/net';
 import { mosquittoAvailable } from '../helpers/mosquitto';
-import { killAll, run, start, until, type Running } from '../broker/helpers/processes';
+import { killAll, run } from '../broker/helpers/processes';
+import { tmpDir, removeTmpDirs, startBroker } from './helpers/cli-broker';
 
-const MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const skip = mosquittoAvailable() ? false : 'mosquitto clients are not installed';
-
-const tmpDirs: string[] = [];
-function tmpDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-conf-'));
-  tmpDirs.push(dir);
-  return dir;
-}
-
-async function startBroker(conf: string): Promise<Running> {
-  const b = start(process.execPath, [MAIN, 'broker', '-c', conf]);
-  await until(
-    () => {
-      if (b.child.exitCode !== null) throw new Error(`broker exited ${b.child.exitCode}: ${b.stderr()}`);
-      return b.stdout().includes(' running');
-    },
-    15_000,
-    'the broker to start',
-  );
-  return b;
-}
 
 afterEach(async () => {
   await killAll();
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  removeTmpDirs();
 });
 
 async function ok(args: string[]): Promise<string> {

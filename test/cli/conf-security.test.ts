@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/net';
 import { mosquittoAvailable } from '../helpers/mosquitto';
-import { killAll, run, start, until, type Running } from '../broker/helpers/processes';
+import { killAll, run, start, type Running } from '../broker/helpers/processes';
+import { startBroker, MAIN } from './helpers/cli-broker';
 
-const MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const skip = mosquittoAvailable() ? false : 'mosquitto is not installed';
 
 let dir: string;
@@ -22,19 +22,6 @@ const files = (): { passwd: string; acl: string; conf: string } => ({
   acl: path.join(dir, 'acl'),
   conf: path.join(dir, 'mosquitto.conf'),
 });
-
-async function startBroker(conf: string): Promise<Running> {
-  const p = start(process.execPath, [MAIN, 'broker', '-c', conf]);
-  await until(
-    () => {
-      if (p.child.exitCode !== null) throw new Error(`broker exited ${p.child.exitCode}: ${p.stderr()}`);
-      return p.stdout().includes(' running');
-    },
-    15_000,
-    'the broker to start',
-  );
-  return p;
-}
 
 before(async () => {
   if (skip) return;

@@ -3,38 +3,15 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/net';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { makeTestCerts, type TestCerts } from '../helpers/certs';
-import { killAll, run, start, until, type Running } from '../broker/helpers/processes';
+import { killAll, run, start, until } from '../broker/helpers/processes';
+import { tmpConf, removeTmpDirs, startBroker, MAIN } from './helpers/cli-broker';
 
-const MAIN = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const skip = mosquittoAvailable() ? false : 'mosquitto clients are not installed';
-
-const tmpDirs: string[] = [];
-function tmpConf(lines: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-conf-'));
-  tmpDirs.push(dir);
-  const file = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
-
-async function startBroker(conf: string): Promise<Running> {
-  const b = start(process.execPath, [MAIN, 'broker', '-c', conf]);
-  await until(
-    () => {
-      if (b.child.exitCode !== null) throw new Error(`broker exited ${b.child.exitCode}: ${b.stderr()}`);
-      return b.stdout().includes(' running');
-    },
-    15_000,
-    'the broker to start',
-  );
-  return b;
-}
 
 let certs: TestCerts;
 before(() => {
@@ -43,7 +20,7 @@ before(() => {
 after(() => certs.cleanup());
 afterEach(async () => {
   await killAll();
-  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  removeTmpDirs();
 });
 
 describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, skip }, () => {
