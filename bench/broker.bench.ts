@@ -1,10 +1,11 @@
 // Broker benchmark: our broker, Aedes and Mosquitto side by side on loopback, each in its own process,
 // all driven by the same load generator (raw sockets + mqtt-packet, in processes of its own). Rounds
 // are interleaved (A, B, C, then again) and each cell is the median of its rounds; ratio columns are
-// ours / theirs from this same run.
+// ours / theirs from this same run. Our broker node in a running Node-RED is measured the same way,
+// against our CLI, to show what the Node-RED glue costs.
 //
 // Through the runner: `npm run bench -- broker [--quick]`. Alone, with more control:
-//   node dist/bench/broker.bench.js [--quick | --smoke] [--brokers=mqtt-hub,aedes,mosquitto]
+//   node dist/bench/broker.bench.js [--quick | --smoke] [--brokers=mqtt-hub,aedes,mosquitto,node-red]
 //     [--scenarios=fan-in,fan-out,qos1,qos2,latency-qos0,latency-qos1,idle,retained]
 //     [--pin] [--cpu-prof=DIR] [--json]
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../test/helpers/net';
 import { BROKER_LABELS, BrokerKind, BrokerProcess, mosquittoVersion, startBroker, unavailableReason } from './load/brokers';
+import { nodeRedVersion } from './load/nodered-broker';
 import { guardChildren, liveChildren, pinToCpu, setPinning, stopAll } from './load/children';
 import { topSelfTime } from './load/cpu-profile';
 import { BROKER_CPU } from './load/harness';
@@ -22,22 +24,24 @@ import type { BenchOptions, BenchResult } from './types';
 export interface BrokerBenchOptions extends BenchOptions {
   /** Tiny windows and counts, for the harness's own test. */
   smoke?: boolean;
-  /** Brokers to run (default all three); unavailable ones are skipped with a note. */
+  /** Brokers to run (default all four); unavailable ones are skipped with a note. */
   brokers?: BrokerKind[];
   /** Scenario keys to run (default all). */
   scenarios?: string[];
   /** Pin each broker to CPU 0 and the load generators to CPU 1 (taskset); default off. */
   pin?: boolean;
   /**
-   * Write a V8 CPU profile of each node broker (ours, Aedes) per sample into this folder, and name
-   * our broker's top self-time functions in the notes.
+   * Write a V8 CPU profile of each node broker (ours, Aedes, Node-RED) per sample into this folder,
+   * and name the top self-time functions of ours and of Node-RED's in the notes.
    */
   cpuProfileDir?: string;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
 }
 
-const ALL_BROKERS: BrokerKind[] = ['mqtt-hub', 'aedes', 'mosquitto'];
+const ALL_BROKERS: BrokerKind[] = ['mqtt-hub', 'aedes', 'mosquitto', 'node-red'];
+/** Our broker, in its CLI and in Node-RED: started once to check it runs, and profiled with --cpu-prof. */
+const OURS: BrokerKind[] = ['mqtt-hub', 'node-red'];
 
 function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0];
@@ -65,12 +69,13 @@ function targetMet(m: MetricSpec, ours: number, aedes: number, mosquitto: number
   return checks.every(Boolean) ? 'yes' : 'no';
 }
 
-async function probeOurs(): Promise<string | null> {
-  const reason = unavailableReason('mqtt-hub');
+/** Our CLI and Node-RED are checked by starting them once: a build or an install may be broken. */
+async function probe(kind: BrokerKind): Promise<string | null> {
+  const reason = unavailableReason(kind);
   if (reason !== null) return reason;
   let broker: BrokerProcess | null = null;
   try {
-    broker = await startBroker('mqtt-hub', await freePort());
+    broker = await startBroker(kind, await freePort());
     return null;
   } catch (err) {
     return firstLine(err);
@@ -99,11 +104,11 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
   try {
     const brokers: BrokerKind[] = [];
     for (const kind of opts.brokers ?? ALL_BROKERS) {
-      const reason = kind === 'mqtt-hub' ? await probeOurs() : unavailableReason(kind);
+      const reason = OURS.includes(kind) ? await probe(kind) : unavailableReason(kind);
       if (reason === null) brokers.push(kind);
       else notes.push(`${BROKER_LABELS[kind]} skipped: ${reason}`);
     }
-    const profiles: { scenario: string; file: string }[] = [];
+    const profiles: { kind: BrokerKind; scenario: string; file: string }[] = [];
     const scenarios = SCENARIOS.filter((s) => opts.scenarios === undefined || opts.scenarios.includes(s.key));
     // samples[scenario][broker] = one Sample per round
     const samples = new Map<string, Map<BrokerKind, Sample[]>>();
@@ -117,7 +122,7 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
             const profileName = `${kind}-${scenario.key}-round${round}.cpuprofile`;
             const nodeArgs = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`, `--cpu-prof-name=${profileName}`] : [];
             const sample = await sampleOnce(scenario, kind, settings, nodeArgs);
-            if (opts.cpuProfileDir && kind === 'mqtt-hub') profiles.push({ scenario: scenario.key, file: path.join(opts.cpuProfileDir, profileName) });
+            if (opts.cpuProfileDir && OURS.includes(kind)) profiles.push({ kind, scenario: scenario.key, file: path.join(opts.cpuProfileDir, profileName) });
             byBroker.get(kind)!.push(sample);
             const values = scenario.metrics.map((m) => `${fmt(sample.values[m.key], m.unit)} ${m.unit}`).join(', ');
             const cpu = `generator CPU ${Math.round(sample.generatorCpu * 100)}%, broker CPU ${Number.isFinite(sample.brokerCpu) ? Math.round(sample.brokerCpu * 100) + '%' : '-'}`;
@@ -129,23 +134,25 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
         }
       }
     }
-    // One profile per scenario in the notes: the last round's.
-    const lastProfiles = [...new Map(profiles.map((p) => [p.scenario, p])).values()];
+    // One profile per scenario and broker in the notes: the last round's.
+    const lastProfiles = [...new Map(profiles.map((p) => [`${p.kind} ${p.scenario}`, p])).values()];
     for (const p of lastProfiles) {
       if (!fs.existsSync(p.file)) continue;
       const top = topSelfTime(p.file, 8).map((t) => `${(t.share * 100).toFixed(1)}% ${t.location}`);
-      notes.push(`mqtt-hub CPU profile, ${p.scenario} (${p.file}), top self time: ${top.join('; ')}`);
+      notes.push(`${BROKER_LABELS[p.kind]} CPU profile, ${p.scenario} (${p.file}), top self time: ${top.join('; ')}`);
     }
     const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`;
     notes.push(`Machine: ${os.cpus().length} cores, 1-minute load average ${load}; a load above the core count means other work shared the cores and the absolute numbers are low and noisy; the interleaved ratios hold better.`);
-    return tabulate(scenarios, brokers, samples, settings, notes, opts.pin === true);
+    const withNodeRed = (opts.brokers ?? ALL_BROKERS).includes('node-red');
+    return tabulate(scenarios, brokers, samples, settings, notes, opts.pin === true, withNodeRed);
   } finally {
     await stopAll();
     unguard();
   }
 }
 
-function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<string, Map<BrokerKind, Sample[]>>, settings: Settings, notes: string[], pinned: boolean): BenchResult {
+/** `withNodeRed` adds the Node-RED column and its ratio to our CLI (when asked for, even if skipped). */
+function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<string, Map<BrokerKind, Sample[]>>, settings: Settings, notes: string[], pinned: boolean, withNodeRed: boolean): BenchResult {
   const rows: (string | number)[][] = [];
   const cpuNotes: string[] = [];
   const lostNotes: string[] = [];
@@ -158,6 +165,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
       const ours = med('mqtt-hub', m.key);
       const aedes = med('aedes', m.key);
       const mosquitto = med('mosquitto', m.key);
+      const nodeRed = med('node-red', m.key);
       rows.push([
         scenario.title(settings),
         m.unit,
@@ -166,6 +174,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
         fmt(mosquitto, m.unit),
         ratio(ours, aedes),
         ratio(ours, mosquitto),
+        ...(withNodeRed ? [fmt(nodeRed, m.unit), ratio(nodeRed, ours)] : []),
         m.targetText || '-',
         targetMet(m, ours, aedes, mosquitto),
         Number.isFinite(generatorCpu) ? `${Math.round(generatorCpu * 100)}%` : '-',
@@ -182,13 +191,18 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
     }
   }
   return {
-    title: 'Broker: mqtt-hub vs Aedes vs Mosquitto (loopback, MQTT 3.1.1, 64-byte payloads)',
-    columns: ['scenario', 'metric', 'mqtt-hub', 'Aedes', 'Mosquitto', 'vs Aedes', 'vs Mosquitto', 'target', 'met', 'gen CPU max'],
+    title: `Broker: mqtt-hub vs Aedes vs Mosquitto${withNodeRed ? ', and mqtt-hub in Node-RED' : ''} (loopback, MQTT 3.1.1, 64-byte payloads)`,
+    columns: ['scenario', 'metric', 'mqtt-hub', 'Aedes', 'Mosquitto', 'vs Aedes', 'vs Mosquitto', ...(withNodeRed ? ['in Node-RED', 'Node-RED / CLI'] : []), 'target', 'met', 'gen CPU max'],
     rows,
     notes: [
       ...notes,
       `Medians of ${settings.rounds} interleaved round(s); throughput windows ${settings.windowMs} ms after ${settings.warmupMs} ms warm-up. Ratios are mqtt-hub / other (for µs, bytes and ms lower is better).`,
       `Each broker runs alone in its own process, TCP_NODELAY on; the load generator (raw sockets, mqtt-packet) runs in separate processes${pinned ? `, pinned to the other core than the broker's (CPU ${BROKER_CPU})` : ''}. Node ${process.version}, Mosquitto ${mosquittoVersion()}; mqtt-hub and Mosquitto read the same mosquitto.conf (max_inflight_messages 64, max_queued_messages 100000, connection_messages false), Aedes runs with its defaults.`,
+      ...(withNodeRed
+        ? [
+            `"in Node-RED" is one mqtt-hub-broker node in Node-RED ${nodeRedVersion()} (a fresh user dir with this build installed, the editor on its own port, console log at info), set like the mosquitto.conf above (anonymous, no persistence, no packet log, max queued 100000, max inflight 64; TCP_NODELAY on, the engine's default, as set_tcp_nodelay true gives the CLI); "Node-RED / CLI" is its value / the CLI's. Its idle RSS per connection is a difference of two reads, so Node-RED's own baseline cancels out.`,
+          ]
+        : []),
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),

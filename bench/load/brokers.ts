@@ -1,6 +1,7 @@
 // Launchers for the brokers under test, each its own child process on a free loopback port with
 // TCP_NODELAY on: ours through its CLI and Mosquitto with the same generated mosquitto.conf, Aedes
-// through aedes-broker.js. Brokers start through bash to raise the open-files limit to the hard limit.
+// through aedes-broker.js, our broker node in a Node-RED (nodered-broker.ts). Brokers start through
+// bash to raise the open-files limit to the hard limit.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,11 +9,12 @@ import * as path from 'node:path';
 import { waitForPort } from '../../test/helpers/net';
 import { stopChild, track } from './children';
 import { LoadConnection } from './load-connection';
+import { nodeRedProblem, nodeRedUnavailableReason, prepareNodeRedBroker } from './nodered-broker';
 import { residentBytes } from './proc';
 
-export type BrokerKind = 'mqtt-hub' | 'aedes' | 'mosquitto';
+export type BrokerKind = 'mqtt-hub' | 'aedes' | 'mosquitto' | 'node-red';
 
-export const BROKER_LABELS: Record<BrokerKind, string> = { 'mqtt-hub': 'mqtt-hub', aedes: 'Aedes', mosquitto: 'Mosquitto' };
+export const BROKER_LABELS: Record<BrokerKind, string> = { 'mqtt-hub': 'mqtt-hub', aedes: 'Aedes', mosquitto: 'Mosquitto', 'node-red': 'mqtt-hub in Node-RED' };
 
 export interface BrokerProcess {
   kind: BrokerKind;
@@ -32,6 +34,10 @@ const aedesLauncherPath = path.join(__dirname, 'aedes-broker.js');
 
 const RAISE_FD_LIMIT = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
 const START_TIMEOUT_MS = 10_000;
+/** Node-RED loads its core nodes and the flow before the broker node listens. */
+const NODE_RED_START_TIMEOUT_MS = 60_000;
+/** Node-RED stops its flows on SIGTERM: time for that (and for a --cpu-prof file to be written). */
+const NODE_RED_STOP_GRACE_MS = 10_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
 /**
@@ -73,6 +79,8 @@ export function unavailableReason(kind: BrokerKind): string | null {
         // mosquitto -h exits 3 after printing its usage: it is installed.
         return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'mosquitto is not installed' : null;
       }
+    case 'node-red':
+      return nodeRedUnavailableReason();
   }
 }
 
@@ -89,7 +97,7 @@ export function mosquittoVersion(): string {
 
 /**
  * Starts a broker on 127.0.0.1:port and resolves once it answers a CONNECT. `nodeArgs` go to the
- * node brokers (ours, Aedes), e.g. `--cpu-prof`.
+ * node brokers (ours, Aedes, Node-RED), e.g. `--cpu-prof`.
  */
 export async function startBroker(kind: BrokerKind, port: number, nodeArgs: string[] = []): Promise<BrokerProcess> {
   let command: string[];
@@ -110,6 +118,12 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
     case 'mosquitto':
       command = ['mosquitto', '-c', writeConfig()];
       break;
+    case 'node-red': {
+      const setup = await prepareNodeRedBroker(port, nodeArgs);
+      confDir = setup.userDir;
+      command = setup.command;
+      break;
+    }
   }
   const child: ChildProcess = track(spawn('bash', ['-c', RAISE_FD_LIMIT, 'bench-broker', ...command], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
@@ -128,7 +142,7 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
     residentBytes: () => residentBytes(child.pid!),
     output: () => output,
     stop: async () => {
-      await stopChild(child);
+      await stopChild(child, kind === 'node-red' ? NODE_RED_STOP_GRACE_MS : undefined);
       cleanup();
     },
   };
@@ -137,13 +151,15 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
       child.once('exit', (code, signal) => reject(new Error(`${kind} exited (${signal ?? code}) before accepting connections:\n${output}`))),
     );
     exitedEarly.catch(() => {});
-    await Promise.race([waitForPort(port, '127.0.0.1', START_TIMEOUT_MS), exitedEarly]);
+    await Promise.race([waitForPort(port, '127.0.0.1', kind === 'node-red' ? NODE_RED_START_TIMEOUT_MS : START_TIMEOUT_MS), exitedEarly]);
     // Accepting TCP is not enough: it must answer an MQTT CONNECT.
     const probe = await Promise.race([LoadConnection.open({ port, clientId: 'bench-probe', timeoutMs: START_TIMEOUT_MS }), exitedEarly]);
     probe.close();
   } catch (err) {
     await broker.stop();
-    throw err;
+    // Node-RED keeps running when the node fails: its own log line says why, first.
+    const problem = kind === 'node-red' ? nodeRedProblem(output) : null;
+    throw problem === null ? err : new Error(`${problem}\n${(err as Error).message}\n${output}`);
   }
   return broker;
 }

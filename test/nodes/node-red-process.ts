@@ -43,7 +43,7 @@ export interface NodeRedProcess {
  * Installs the package into a fresh user dir the way Node-RED finds an npm-installed one: its
  * package.json, `dist` pointing at the build under test.
  */
-function install(userDir: string): void {
+export function install(userDir: string): void {
   const target = path.join(userDir, 'node_modules', '@mqtt-hub', 'node-red');
   fs.mkdirSync(target, { recursive: true });
   fs.copyFileSync(path.join(projectRoot, 'package.json'), path.join(target, 'package.json'));
