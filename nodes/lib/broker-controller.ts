@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, resolveBridgeOptions, type Bridge, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -22,6 +22,8 @@ import { isValidTopicName } from './topic-filter';
 
 const REASON_BAD_USERNAME_OR_PASSWORD = 0x86;
 const REASON_NOT_AUTHORIZED = 0x87;
+
+type AuthResult = boolean | { reasonCode: number };
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -49,7 +51,7 @@ export class BrokerController {
     private readonly node: Node,
     private readonly settings: BrokerSettings,
   ) {
-    this.bridgeClientIds = new Set(settings.bridges.map((b) => resolveBridgeOptions(b).localClientId));
+    this.bridgeClientIds = new Set(settings.bridges.map(({ tlsConfig, ...b }) => resolveBridgeOptions(tlsConfig ? { ...b, tls: {} } : b).localClientId));
     this.monitor = new BrokerMonitor(RED, node);
     addMonitor(this.monitor);
   }
@@ -121,8 +123,17 @@ export class BrokerController {
 
   /** Bridges once the broker runs (as Mosquitto does); one that cannot connect keeps trying, logged. */
   private startBridges(broker: EngineBroker): void {
-    for (const options of this.settings.bridges) {
-      const bridge = createBridge(broker, options);
+    for (const { tlsConfig, ...options } of this.settings.bridges) {
+      let bridgeOptions: BridgeOptions = options;
+      if (tlsConfig) {
+        const tls = this.bridgeTls(tlsConfig);
+        if (!tls) {
+          this.node.error(this.RED._('mqtt-hub-broker.errors.bridgeFailed', { name: options.name, error: this.RED._('mqtt-hub-broker.errors.bridgeTlsMissing') }));
+          continue;
+        }
+        bridgeOptions = { ...options, tls };
+      }
+      const bridge = createBridge(broker, bridgeOptions);
       bridge.on('connect', (a: { host: string; port: number }) =>
         this.node.log(this.RED._('mqtt-hub-broker.log.bridgeConnected', { name: options.name, address: `${a.host}:${a.port}` })),
       );
@@ -131,6 +142,22 @@ export class BrokerController {
       this.bridges.push(bridge);
       bridge.start().catch((err: Error) => this.node.error(this.RED._('mqtt-hub-broker.errors.bridgeFailed', { name: options.name, error: err.message })));
     }
+  }
+
+  /** A bridge's TLS from its tls-config node (CA, client certificate, verify the server or not, SNI, ALPN); null when the node is gone. */
+  private bridgeTls(id: string): BridgeTlsOptions | null {
+    const tlsNode = this.RED.nodes.getNode(id) as TlsConfigNode | null;
+    if (!tlsNode) return null;
+    const opts: Record<string, unknown> = {};
+    tlsNode.addTLSOptions(opts);
+    const tls: BridgeTlsOptions = { rejectUnauthorized: opts.rejectUnauthorized !== false };
+    if (opts.ca) tls.ca = opts.ca as BridgeTlsOptions['ca'];
+    if (opts.cert) tls.cert = opts.cert as BridgeTlsOptions['cert'];
+    if (opts.key) tls.key = opts.key as BridgeTlsOptions['key'];
+    if (typeof opts.passphrase === 'string' && opts.passphrase) tls.passphrase = opts.passphrase;
+    if (typeof opts.servername === 'string' && opts.servername) tls.servername = opts.servername;
+    if (Array.isArray(opts.ALPNProtocols)) tls.alpn = opts.ALPNProtocols as string[];
+    return tls;
   }
 
   /** The form's directory, or <userDir>/mqtt-hub/<node id>: one store per broker node, kept across redeploys. */
@@ -218,6 +245,7 @@ export class BrokerController {
       authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.authenticate(username, password)),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
+    if (s.messageSizeLimit > 0) options.messageSizeLimit = s.messageSizeLimit;
     if (s.acl) {
       // The users stay checked by authenticate() above; the ACL adds the publish, subscribe and read hooks.
       const hooks = createSecurityHooks({ acl: s.acl, allowAnonymous: s.allowAnonymous, logger: options.logger });
@@ -238,14 +266,16 @@ export class BrokerController {
     return client.address === 'bridge' && this.bridgeClientIds.has(client.id);
   }
 
-  private authenticate(username: string | undefined, password: Buffer | undefined): boolean | { reasonCode: number } {
+  private authenticate(username: string | undefined, password: Buffer | undefined): AuthResult | Promise<AuthResult> {
     const s = this.settings;
     if (username === undefined) return s.allowAnonymous ? true : { reasonCode: REASON_NOT_AUTHORIZED };
     if (s.users.length === 0) return s.allowAnonymous ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD };
     const user = s.users.find((u) => u.username === username);
     const given = password ? password.toString('utf8') : '';
+    // A user imported from a password_file: its Mosquitto hash verifies the password.
+    if (user?.hash !== undefined) return verifyPassword(given, user.hash).then((ok) => (ok ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD }));
     // Compare even for an unknown user, so the answer takes the same time either way.
-    const ok = sameSecret(user ? user.password : '\u0000', given) && !!user;
+    const ok = sameSecret(user?.password ?? '\u0000', given) && !!user;
     return ok ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD };
   }
 
