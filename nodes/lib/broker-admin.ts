@@ -1,5 +1,6 @@
 // The admin HTTP endpoints behind the editor's mqtt-hub sidebar. Looking needs 'mqtt-hub.read'
 // (which adminAuth's read-only users have); acting on a broker needs 'mqtt-hub.write'.
+import { importMosquittoConf } from './broker-import';
 import { BrokerMonitor } from './broker-monitor';
 import { disconnectClient } from './engine';
 import { payloadToBuffer } from './message-convert';
@@ -78,6 +79,16 @@ export function registerBrokerAdmin(RED: NodeAPI): void {
       },
       (err: Error) => fail(res, 400, 'publishFailed', { error: err.message }),
     );
+  });
+
+  // The broker form's "Import mosquitto.conf": the file's text in, the form's values and every warning out.
+  // Write permission: it reads the password_file and acl_file the text names on this host.
+  admin.post('/mqtt-hub/broker-import', write, (req, res) => {
+    const body = (req.body ?? {}) as { text?: unknown; file?: unknown };
+    if (typeof body.text !== 'string') return void res.status(400).json({ error: 'noText', message: RED._('mqtt-hub-broker.import.noText') });
+    const file = typeof body.file === 'string' && body.file.trim() ? body.file.trim() : 'mosquitto.conf';
+    const result = importMosquittoConf(body.text, file);
+    res.status(result.ok ? 200 : 400).json(result);
   });
 
   admin.post('/mqtt-hub/brokers/:id/publish', write, (req, res) => {
