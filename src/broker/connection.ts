@@ -10,7 +10,7 @@ import type { BrokerCore } from './core';
 import { dispatch } from './dispatch';
 import type { ClientInfo } from './events';
 import { type BrokerMessage, remainingExpiry } from './message';
-import type { ClientHandle, ConnectionInfo } from './options';
+import type { ClientHandle, ConnectionInfo, ListenerOptions } from './options';
 import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
 import { TokenBucket, disconnectSlowClient } from './limits';
@@ -36,6 +36,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   readonly address: string;
   /** Set on a listener with useIdentityAsUsername: the verified certificate CN, or null without one. */
   readonly certificateIdentity: string | null | undefined;
+  /** The listener the client came in on: its own security hooks apply, if it has any. */
+  readonly listener: ListenerOptions | undefined;
   protocolVersion: ProtocolVersion = 4;
   keepalive = 0;
   session: Session | null = null;
@@ -74,6 +76,7 @@ export class Connection implements SessionOutlet, ClientHandle {
   ) {
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
     this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
+    this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -33,7 +33,16 @@ export interface ListenerOptions {
    * Mosquitto's use_identity_as_username); a client without one is refused with 0x87 / 5.
    */
   useIdentityAsUsername?: boolean;
+  /**
+   * Hooks for the connections accepted on this listener, in place of the broker's (Mosquitto's
+   * per_listener_settings): a hook left out here lets everything through on this listener.
+   * `createSecurityHooks` builds them.
+   */
+  security?: ListenerSecurity;
 }
+
+/** The hooks a listener may have of its own. */
+export type ListenerSecurity = Pick<BrokerOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeRead'>;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -50,6 +59,13 @@ export interface ClientHandle {
   readonly address: string;
   readonly protocolVersion: number;
   readonly username: string | undefined;
+  /** The listener the client came in on (undefined for a stream given to `handle` without one). */
+  readonly listener?: ListenerOptions;
+  /**
+   * On a listener with useIdentityAsUsername: the verified certificate's CN, which is then the
+   * username (no password is asked for), or null without a certificate (the client is refused).
+   */
+  readonly certificateIdentity?: string | null;
 }
 
 /** An authentication verdict: true/false, or a reason code (0 = accepted; 5.0 codes, mapped for 3.1.1). */
@@ -144,7 +160,31 @@ export type ResolvedOptions = Required<
 
 export const MAX_PACKET_SIZE = 268_435_455 + 5;
 
+/**
+ * The broker's hooks when some listener has its own: each call goes to the hooks of the client's
+ * listener, or to the broker's for the other listeners. Without per-listener hooks the broker's are
+ * kept as they are, so nothing is paid for this.
+ */
+function perListenerHooks(options: BrokerOptions): ListenerSecurity {
+  const global: ListenerSecurity = {
+    authenticate: options.authenticate,
+    authorizePublish: options.authorizePublish,
+    authorizeSubscribe: options.authorizeSubscribe,
+    authorizeRead: options.authorizeRead,
+  };
+  if (!(options.listeners ?? []).some((l) => l.security !== undefined)) return global;
+  const hooksOf = (client: ClientHandle): ListenerSecurity => client.listener?.security ?? global;
+  const needed = (name: keyof ListenerSecurity): boolean => global[name] !== undefined || (options.listeners ?? []).some((l) => l.security?.[name] !== undefined);
+  return {
+    authenticate: needed('authenticate') ? (client, username, password) => hooksOf(client).authenticate?.(client, username, password) ?? true : undefined,
+    authorizePublish: needed('authorizePublish') ? (client, packet) => hooksOf(client).authorizePublish?.(client, packet) ?? true : undefined,
+    authorizeSubscribe: needed('authorizeSubscribe') ? (client, subscription) => hooksOf(client).authorizeSubscribe?.(client, subscription) ?? true : undefined,
+    authorizeRead: needed('authorizeRead') ? (client, topic, message) => hooksOf(client).authorizeRead?.(client, topic, message) ?? true : undefined,
+  };
+}
+
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
+  const hooks = perListenerHooks(options);
   return {
     listeners: options.listeners ?? [{ host: '127.0.0.1', port: 1883 }],
     maxConnections: options.maxConnections ?? 0,
@@ -170,11 +210,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     protocolErrorLogLevel: options.protocolErrorLogLevel ?? 'info',
     responseInformation: options.responseInformation,
     logger: options.logger,
-    authenticate: options.authenticate,
     enhancedAuthenticate: options.enhancedAuthenticate,
-    authorizePublish: options.authorizePublish,
-    authorizeSubscribe: options.authorizeSubscribe,
-    authorizeRead: options.authorizeRead,
+    ...hooks,
   };
 }
 

@@ -45,6 +45,9 @@ export function createSecurityHooks(options: SecurityOptions): SecurityHooks {
   };
 
   const authenticate: SecurityHooks['authenticate'] = (client, username, password) => {
+    // use_identity_as_username: the verified certificate is the login, its CN the username (as
+    // Mosquitto, no password is checked); a client without one was refused before this hook
+    if (typeof client.certificateIdentity === 'string') return true;
     if (username === undefined) {
       if (allowAnonymous) return true;
       return refuse(client, 'anonymous access is not allowed');

@@ -162,6 +162,16 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
 
   // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
   const security = conf ? await loadSecurity(conf.security, logger) : { hooks: undefined, errors: [] };
+  if (conf?.listenerSecurity !== undefined) {
+    // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
+    // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
+    const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
+    for (const [i, own] of conf.listenerSecurity.entries()) {
+      const loaded = await loadSecurity(any && Object.keys(own).length === 0 ? { allowAnonymous: false } : own, logger);
+      security.errors.push(...loaded.errors);
+      if (loaded.hooks !== undefined) conf.listeners[i].security = loaded.hooks;
+    }
+  }
   if (security.errors.length > 0) {
     for (const e of security.errors) logError(`Error: ${formatDiagnostic(e)}`);
     logError(`Error found in ${args.configFile}: not starting.`);

@@ -47,7 +47,13 @@ export interface MosquittoConf {
   logTypes: string[];
   /** `connection_messages` (default true, as Mosquitto). */
   connectionMessages: boolean;
+  /** The broker's security options; empty with `per_listener_settings true`. */
   security: ConfSecurity;
+  /**
+   * `per_listener_settings true`: each listener's own security options, in the order of `listeners`
+   * (a listener without any has `{}`); undefined otherwise.
+   */
+  listenerSecurity?: ConfSecurity[];
   persistence: ConfPersistence;
   /** `connection` sections, in order. */
   bridges: ConfBridge[];
@@ -105,8 +111,8 @@ interface State {
   /** The `connection` section later bridge options belong to. */
   bridge: ConfBridge | undefined;
   perListenerSettings: Where | undefined;
-  /** Security options given, with where: per_listener_settings true needs them to mean one thing. */
-  securityLines: Where[];
+  /** Security options by the listener they follow (the default listener before any `listener`). */
+  sectionSecurity: Map<Partial<ListenerOptions>, ConfSecurity>;
   /** TLS options per listener, checked once the file is read (certfile and keyfile go together). */
   tlsLines: Map<Partial<ListenerOptions>, Where>;
 }
@@ -133,7 +139,7 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
     depth: 0,
     bridge: undefined,
     perListenerSettings: undefined,
-    securityLines: [],
+    sectionSecurity: new Map(),
     tlsLines: new Map(),
   };
   parseInto(state, text, context.file ?? 'mosquitto.conf');
@@ -146,24 +152,27 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
     conf.defaultListenerIndex = 0;
   }
   for (const l of conf.listeners) finishTls(l, state);
-  if (state.perListenerSettings && state.securityLines.length > 0 && conf.listeners.length > 1) {
-    // Each listener would need its own hooks; one set for the whole broker is all this broker has.
-    for (const where of state.securityLines) {
-      conf.errors.push({ ...where, message: `with 'per_listener_settings true' and several listeners, security options per listener are not supported: use 'per_listener_settings false' and one set of security options` });
-    }
-  }
-  const sec = conf.security;
-  if ((sec.allowAnonymous === false || (sec.allowAnonymous === undefined && (sec.passwordFile || sec.aclFile))) && conf.listeners.some((l) => l.useIdentityAsUsername)) {
-    // The login hooks see a username without a password and cannot tell it came from a verified
-    // certificate: every certificate client would be refused. Say so instead of starting that way.
-    conf.errors.push({
-      ...(sec.allowAnonymousWhere ?? sec.passwordFile?.where ?? sec.aclFile?.where ?? { file: context.file ?? 'mosquitto.conf', line: 0 }),
-      message: `'use_identity_as_username true' with anonymous access off is not supported yet (the certificate does not count as a login): use 'allow_anonymous true'; the listener still requires a certificate`,
-    });
-  }
+  if (state.perListenerSettings) perListenerSecurity(state, conf.defaultListenerIndex !== undefined ? conf.listeners[0] : undefined);
   for (const b of conf.bridges) checkBridge(b, conf.errors);
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;
+}
+
+/**
+ * per_listener_settings true: each listener keeps the security options that follow it, and the
+ * broker has none of its own (Mosquitto's bridges then pass unchecked too). Options before any
+ * `listener` belong to the default listener (`port`).
+ */
+function perListenerSecurity(state: State, defaultListener: ListenerOptions | undefined): void {
+  const { conf } = state;
+  const orphan = defaultListener === undefined ? state.sectionSecurity.get(state.defaultListener) : undefined;
+  if (orphan !== undefined) {
+    for (const where of [orphan.allowAnonymousWhere, orphan.passwordFile?.where, orphan.aclFile?.where]) {
+      if (where) conf.warnings.push({ ...where, message: `with 'per_listener_settings true' this option belongs to the default listener, and there is none ('port' is not set): it applies to no listener` });
+    }
+  }
+  conf.listenerSecurity = conf.listeners.map((l) => state.sectionSecurity.get(l === defaultListener ? state.defaultListener : l) ?? {});
+  conf.security = {};
 }
 
 /** certfile makes a listener mqtts (or wss with `protocol websockets`); keyfile must go with it. */
@@ -227,6 +236,12 @@ function applyOption(state: State, option: string, args: string[], where: Where)
 
   const o = conf.options;
   const listener = (): Partial<ListenerOptions> => state.current ?? state.defaultListener;
+  const sectionSecurity = (): ConfSecurity => {
+    const l = listener();
+    let sec = state.sectionSecurity.get(l);
+    if (sec === undefined) state.sectionSecurity.set(l, (sec = {}));
+    return sec;
+  };
   const tls = (): Partial<NonNullable<ListenerOptions['tls']>> => {
     const l = listener();
     if (!state.tlsLines.has(l)) state.tlsLines.set(l, where);
@@ -272,10 +287,12 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'password_file':
     case 'acl_file': {
       if (args.length === 0) return error(`option '${option}' needs a file name`);
-      state.securityLines.push(where);
       const file = { path: args.join(' '), where };
-      if (option === 'password_file') conf.security.passwordFile = file;
-      else conf.security.aclFile = file;
+      // kept for the broker and for the listener: per_listener_settings, read last, picks one
+      for (const sec of [conf.security, sectionSecurity()]) {
+        if (option === 'password_file') sec.passwordFile = file;
+        else sec.aclFile = file;
+      }
       return;
     }
     case 'persistence': {
@@ -387,9 +404,10 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'allow_anonymous': {
       const v = bool();
       if (v === undefined) return;
-      state.securityLines.push(where);
-      conf.security.allowAnonymous = v;
-      conf.security.allowAnonymousWhere = where;
+      for (const sec of [conf.security, sectionSecurity()]) {
+        sec.allowAnonymous = v;
+        sec.allowAnonymousWhere = where;
+      }
       return;
     }
     case 'per_listener_settings': {

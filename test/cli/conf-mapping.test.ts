@@ -103,19 +103,48 @@ describe('mosquitto.conf: security files', () => {
     assert.deepEqual(c.security.aclFile, { path: '/etc/acl', where: { file: 't.conf', line: 4 } });
   });
 
-  test('use_identity_as_username with anonymous access off is refused with a clear error (the certificate is no login for the hooks)', () => {
+  test('use_identity_as_username with anonymous access off is accepted: the certificate is the login', () => {
     const tlsLines = ['listener 8883', 'cafile /c/ca.crt', 'certfile /c/server.crt', 'keyfile /c/server.key', 'require_certificate true', 'use_identity_as_username true'];
-    const c = conf(['allow_anonymous false', ...tlsLines]);
-    assert.deepEqual(c.errors.map((e) => e.line), [1]);
-    assert.match(c.errors[0].message, /use_identity_as_username/);
-    assert.deepEqual(conf(['allow_anonymous true', 'acl_file /a', ...tlsLines]).errors, []);
+    const c = conf(['allow_anonymous false', 'password_file /p', 'acl_file /a', ...tlsLines]);
+    assert.deepEqual(c.errors, []);
+    assert.equal(c.listeners[0].useIdentityAsUsername, true);
+    assert.equal(c.security.allowAnonymous, false);
   });
 
-  test('per_listener_settings true: fine with one listener, an error on each security line with several', () => {
-    assert.deepEqual(conf(['per_listener_settings true', 'listener 1883', 'password_file /p']).errors, []);
-    const c = conf(['per_listener_settings true', 'listener 1883', 'password_file /p', 'listener 1884', 'allow_anonymous true']);
-    assert.deepEqual(c.errors.map((e) => e.line), [3, 5]);
-    assert.match(c.errors[0].message, /per_listener_settings/);
+  test('per_listener_settings true: each listener keeps the security options after it, the broker none', () => {
+    const c = conf([
+      'per_listener_settings true',
+      'listener 1883',
+      'allow_anonymous true',
+      'listener 1884',
+      'password_file /p',
+      'acl_file /a',
+      'listener 1885',
+    ]);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.security, {});
+    assert.deepEqual(c.listenerSecurity, [
+      { allowAnonymous: true, allowAnonymousWhere: { file: 't.conf', line: 3 } },
+      { passwordFile: { path: '/p', where: { file: 't.conf', line: 5 } }, aclFile: { path: '/a', where: { file: 't.conf', line: 6 } } },
+      {},
+    ]);
+  });
+
+  test('per_listener_settings true: options before any listener belong to the default listener (port), or to none, with a warning', () => {
+    const c = conf(['per_listener_settings true', 'port 1883', 'allow_anonymous true', 'listener 1884', 'password_file /p']);
+    assert.deepEqual(c.listeners.map((l) => l.port), [1883, 1884]);
+    assert.deepEqual(c.listenerSecurity?.map((s) => [s.allowAnonymous, s.passwordFile?.path]), [[true, undefined], [undefined, '/p']]);
+    const orphan = conf(['per_listener_settings true', 'allow_anonymous true', 'listener 1884', 'password_file /p']);
+    assert.deepEqual(orphan.warnings.map((w) => w.line), [2]);
+    assert.match(orphan.warnings[0].message, /applies to no listener/);
+    assert.deepEqual(orphan.listenerSecurity?.map((s) => s.allowAnonymous), [undefined]);
+  });
+
+  test('per_listener_settings false (the default): the last value of each option holds for every listener', () => {
+    const c = conf(['listener 1883', 'allow_anonymous true', 'listener 1884', 'allow_anonymous false', 'password_file /p']);
+    assert.equal(c.listenerSecurity, undefined);
+    assert.equal(c.security.allowAnonymous, false);
+    assert.equal(c.security.passwordFile?.path, '/p');
   });
 });
 

@@ -60,11 +60,13 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
     assert.equal(withCert.code, 0, withCert.stderr);
   });
 
-  test('use_identity_as_username: the certificate CN is the username the acl_file knows', async () => {
+  test('use_identity_as_username with allow_anonymous false, a password_file and an acl_file: the certificate CN logs in without a password, the acl_file knows it; a password user on the plain listener needs the password', async () => {
+    const plain = await freePort();
     const port = await freePort();
     const conf = tmpConf([
       'per_listener_settings false',
-      'allow_anonymous true',
+      'allow_anonymous false',
+      `listener ${plain} 127.0.0.1`,
       `listener ${port} 127.0.0.1`,
       `cafile ${certs.caCert}`,
       `certfile ${certs.serverCert}`,
@@ -72,19 +74,29 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
       'require_certificate true',
       'use_identity_as_username true',
     ]);
-    const acl = path.join(path.dirname(conf), 'acl');
-    fs.writeFileSync(acl, 'user cert-user\ntopic readwrite id/#\n');
-    fs.appendFileSync(conf, `acl_file ${acl}\n`);
+    const dir = path.dirname(conf);
+    const acl = path.join(dir, 'acl');
+    fs.writeFileSync(acl, 'user cert-user\ntopic readwrite id/#\n\nuser alice\ntopic read id/#\n');
+    const passwd = path.join(dir, 'passwd');
+    assert.equal((await run('mosquitto_passwd', ['-c', '-b', passwd, 'alice', 'alice-pw'])).code, 0);
+    fs.appendFileSync(conf, `acl_file ${acl}\npassword_file ${passwd}\n`);
     await startBroker(conf);
     const base = ['-p', String(port), '-h', '127.0.0.1', '--cafile', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey];
-    const sub = ['mosquitto_sub', ...base, '-i', 'id-reader', '-c', '-q', '1', '-t', 'id/#', '-t', 'other/#'];
-    assert.equal((await run(sub[0], [...sub.slice(1), '-E'])).code, 0);
+    // alice reads id/# on the plain listener, with her password only
+    const aliceSub = ['-p', String(plain), '-h', '127.0.0.1', '-u', 'alice', '-t', 'id/#', '-q', '1', '-i', 'alice-reader', '-c'];
+    assert.equal((await run('mosquitto_sub', [...aliceSub, '-P', 'wrong', '-E'])).code, 4, 'a wrong password: bad user name or password');
+    assert.equal((await run('mosquitto_sub', ['-p', String(plain), '-h', '127.0.0.1', '-t', 'id/#', '-E'])).code, 5, 'anonymous: not authorised');
+    assert.equal((await run('mosquitto_sub', [...aliceSub, '-P', 'alice-pw', '-E'])).code, 0);
+    // the certificate client gives no username or password at all
     for (const topic of ['other/t', 'id/t']) {
       const r = await run('mosquitto_pub', [...base, '-t', topic, '-m', topic, '-q', '1']);
       assert.equal(r.code, 0, r.stderr);
     }
-    const got = await run(sub[0], [...sub.slice(1), '-C', '1', '-W', '10']);
+    const got = await run('mosquitto_sub', [...aliceSub, '-P', 'alice-pw', '-C', '1', '-W', '10']);
     assert.equal(got.stdout.trim(), 'id/t', 'cert-user may write id/# only');
+    // a password does not replace the certificate on the TLS listener
+    const noCert = await run('mosquitto_pub', ['-p', String(port), '-h', '127.0.0.1', '--cafile', certs.caCert, '-u', 'alice', '-P', 'alice-pw', '-t', 'id/x', '-m', 'x']);
+    assert.notEqual(noCert.code, 0);
   });
 
   test('websockets and secure websockets listeners serve MQTT.js (ws:// and wss://)', async () => {

@@ -161,7 +161,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   session.connectionWill = p.will;
   // the Will goes after the connection: authorizePublish then needs who published it
   if (p.will !== undefined && options.authorizePublish !== undefined) {
-    session.willPublisher = { id: clientId, address: c.address, protocolVersion: p.protocolVersion, username: c.username };
+    session.willPublisher = { id: clientId, address: c.address, protocolVersion: p.protocolVersion, username: c.username, listener: c.listener };
   }
   // with a store, CONNACK waits until the session (and its Will) is written
   const written = core.collectWrites(() => saveSession(core, session));
