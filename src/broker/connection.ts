@@ -1,6 +1,6 @@
 // One client connection: the driver between a duplex stream and the protocol logic. It decodes
-// packets, hands each to the dispatch, writes what the handlers and the session send (batched per
-// tick with cork/uncork), and runs the CONNECT and keepalive timers.
+// packets, hands each to the dispatch, writes what the handlers and the session send (gathered per
+// tick and written as a few large buffers), and runs the CONNECT and keepalive timers.
 import type { Duplex } from 'node:stream';
 import {
   PacketDecoder, ProtocolError, PublishEncoding, encode, encodedLength,
@@ -22,6 +22,12 @@ const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect'])
 
 /** Payloads up to this size are copied into one Buffer with their header; larger ones are written apart. */
 const COPY_PAYLOAD_LIMIT = 4096;
+
+/**
+ * The packets of one tick are copied into buffers of up to this size, one socket write each: a
+ * writev entry per small packet costs more than copying it (fan-out, 10,000 retained messages).
+ */
+const WRITE_CHUNK = 64 * 1024;
 
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
@@ -61,7 +67,9 @@ export class Connection implements SessionOutlet, ClientHandle {
   /** maxPublishRate; null without a limit. */
   readonly publishBucket: TokenBucket | null;
   private paused = false;
-  private corked = false;
+  /** Encoded packets written in this tick, sent together by flush() at its end. */
+  private outgoing: Buffer[] | null = null;
+  private outgoingBytes = 0;
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -140,7 +148,7 @@ export class Connection implements SessionOutlet, ClientHandle {
   private processPackets(): void {
     const core = this.core;
     while (!this.paused && this.state !== ConnectionState.Closed) {
-      if (this.stream.writableLength > core.options.maxOutgoingBufferSize) {
+      if (this.unsentBytes() > core.options.maxOutgoingBufferSize) {
         // the client does not read what we send (acknowledgements included): stop reading from it
         // until it does, so its traffic cannot grow our buffer without bound
         this.paused = true;
@@ -236,7 +244,7 @@ export class Connection implements SessionOutlet, ClientHandle {
 
   // ---- output ----
 
-  /** Encodes and writes one packet; writes within a tick go out together (cork/uncork). */
+  /** Encodes and writes one packet; writes within a tick go out together (see flush). */
   send(packet: Packet): void {
     if (this.state === ConnectionState.Closed) return;
     if (this.protocolVersion === 5 && packet.type !== 'publish' && 'properties' in packet && packet.properties !== undefined) {
@@ -259,15 +267,28 @@ export class Connection implements SessionOutlet, ClientHandle {
   }
 
   private write(buf: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(uncork, this);
+    this.core.stats.messagesSent++;
+    this.queue(buf);
+  }
+
+  private queue(buf: Buffer): void {
+    const out = this.outgoing;
+    if (out === null) {
+      this.outgoing = [buf];
+      process.nextTick(flushConnection, this);
+    } else {
+      out.push(buf);
     }
+    this.outgoingBytes += buf.length;
     this.bytesOut += buf.length;
     this.core.stats.bytesSent += buf.length;
-    this.core.stats.messagesSent++;
-    this.stream.write(buf);
+    // a long burst (retained messages, a queue drained) starts going out while the rest is encoded
+    if (this.outgoingBytes >= WRITE_CHUNK) this.flush();
+  }
+
+  /** Bytes written and not yet taken by the peer: in the socket's buffer or still in this tick's batch. */
+  unsentBytes(): number {
+    return this.stream.writableLength + this.outgoingBytes;
   }
 
   /**
@@ -275,10 +296,10 @@ export class Connection implements SessionOutlet, ClientHandle {
    * [MQTT-4.6.0-2], [MQTT-4.6.0-3]. Without writes pending it goes at once: the default path stays
    * synchronous. A failed write closes the connection unacknowledged, so the client sends it again.
    */
-  acknowledge(after: Promise<unknown> | undefined, packet: Packet): void {
+  acknowledge(after: Promise<unknown> | undefined, packet: Packet): boolean {
     if (after === undefined && this.ackChain === undefined) {
       this.send(packet);
-      return;
+      return true;
     }
     const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => after)
@@ -294,19 +315,50 @@ export class Connection implements SessionOutlet, ClientHandle {
         },
       );
     this.ackChain = chain;
+    return false;
   }
 
-  /** Sends what this tick wrote, as one batch. */
+  /**
+   * Sends what this tick wrote: small packets copied together into buffers of up to WRITE_CHUNK bytes,
+   * a large payload as it is, in order.
+   */
   flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.stream.uncork();
+    const out = this.outgoing;
+    if (out === null) return;
+    this.outgoing = null; // an idle connection holds no batch
+    this.outgoingBytes = 0;
+    const stream = this.stream;
+    if (out.length === 1) {
+      stream.write(out[0]);
+      return;
+    }
+    stream.cork();
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < out.length; i++) {
+      const length = out[i].length;
+      if (length > COPY_PAYLOAD_LIMIT) {
+        if (i > start) stream.write(joined(out, start, i, size));
+        stream.write(out[i]);
+        start = i + 1;
+        size = 0;
+        continue;
+      }
+      if (size + length > WRITE_CHUNK && i > start) {
+        stream.write(joined(out, start, i, size));
+        start = i;
+        size = 0;
+      }
+      size += length;
+    }
+    if (start < out.length) stream.write(joined(out, start, out.length, size));
+    stream.uncork();
   }
 
   /** SessionOutlet: past the bound, QoS 0 is dropped, or (policy 'disconnect') the client goes. */
   writable(): boolean {
     const options = this.core.options;
-    if (this.stream.writableLength <= options.maxOutgoingBufferSize) return true;
+    if (this.unsentBytes() <= options.maxOutgoingBufferSize) return true;
     if (options.outgoingBufferPolicy === 'disconnect' && this.state === ConnectionState.Connected) disconnectSlowClient(this);
     return false;
   }
@@ -397,9 +449,7 @@ export class Connection implements SessionOutlet, ClientHandle {
       // a large payload is written as it is, behind its own header, never copied
       const parts = encoding.buffers(r);
       this.write(parts[0]);
-      this.stream.write(parts[1]);
-      this.bytesOut += parts[1].length;
-      this.core.stats.bytesSent += parts[1].length;
+      this.queue(parts[1]);
     }
     return true;
   }
@@ -477,10 +527,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.state = ConnectionState.Closed;
     if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
     this.clearConnectTimer();
-    if (this.corked) {
-      this.corked = false;
-      this.stream.uncork();
-    }
+    this.flush();
     this.stream.end();
     // a peer that never reads would keep the socket forever: destroy after a grace period
     const destroy = setTimeout(() => this.stream.destroy(), 2000);
@@ -490,8 +537,17 @@ export class Connection implements SessionOutlet, ClientHandle {
   }
 }
 
-function uncork(connection: Connection): void {
+function flushConnection(connection: Connection): void {
   connection.flush();
+}
+
+/** out[start..end) in one Buffer of `size` bytes. */
+function joined(out: Buffer[], start: number, end: number, size: number): Buffer {
+  if (end - start === 1) return out[start];
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let i = start; i < end; i++) pos += out[i].copy(buf, pos);
+  return buf;
 }
 
 function checkKeepalive(connection: Connection): void {

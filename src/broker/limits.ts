@@ -87,7 +87,7 @@ export function disconnectSlowClient(c: Connection): void {
   if (closingSlow.has(c)) return;
   closingSlow.add(c);
   const core = c.core;
-  core.limits.hit('clients/disconnected/slow', () => `client ${c.label()} disconnected: ${c.stream.writableLength} bytes unread, more than maxOutgoingBufferSize ${core.options.maxOutgoingBufferSize}`);
+  core.limits.hit('clients/disconnected/slow', () => `client ${c.label()} disconnected: ${c.unsentBytes()} bytes unread, more than maxOutgoingBufferSize ${core.options.maxOutgoingBufferSize}`);
   process.nextTick(() => {
     c.close('slow-client');
     c.stream.destroy();

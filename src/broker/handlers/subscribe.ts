@@ -4,7 +4,7 @@ import { ProtocolError, reasonCodeName, type QoS, type SubscribePacket, type Sub
 import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
-import { isExpired } from '../message';
+import { type BrokerMessage, isExpired } from '../message';
 import { saveSubscriptions } from '../persistence';
 import type { Session, SessionSubscription } from '../session';
 
@@ -79,12 +79,12 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   const failed = v5 ? p.subscriptions.filter((_, i) => reasonCodes[i] >= 0x80) : [];
   const reasonString = failed.length > 0 ? `refused: ${failed.map((s) => `${s.topicFilter} (${reasonCodeName(reasonCodes[p.subscriptions.indexOf(s)])})`).join(', ')}` : undefined;
   // with a store, SUBACK waits until the subscriptions are written
-  c.acknowledge(written, { type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
+  const subackSent = c.acknowledge(written, { type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
   if (accepted.length > 0) {
     if (core.log.enabled('debug')) core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
     if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
   }
-  for (const { subscription, isNew } of added) sendRetained(c, session, subscription, isNew);
+  for (const { subscription, isNew } of added) sendRetained(c, session, subscription, isNew, subackSent);
 }
 
 /**
@@ -92,19 +92,30 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
  * only for a new subscription with 1 [MQTT-3.3.1-10], never with 2 [MQTT-3.3.1-11] nor for a shared
  * subscription (section 4.8.2).
  */
-function sendRetained(c: Connection, session: Session, subscription: SessionSubscription, isNew: boolean): void {
+function sendRetained(c: Connection, session: Session, subscription: SessionSubscription, isNew: boolean, subackSent: boolean): void {
   if (subscription.shared || subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
-  c.core.store.matchRetained(subscription.topicFilter).then(
+  const store = c.core.store;
+  // a store that answers at once delivers in this tick, behind the SUBACK; while the SUBACK waits for a
+  // store write, the retained messages wait as well
+  if (subackSent && store.matchRetainedNow !== undefined) {
+    deliverRetained(session, subscription, store.matchRetainedNow(subscription.topicFilter));
+    return;
+  }
+  store.matchRetained(subscription.topicFilter).then(
     (messages) => {
       if (session.subscriptions.get(subscription.topicFilter) !== subscription) return; // unsubscribed meanwhile
-      const now = Date.now();
-      const ids = subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined;
-      for (const message of messages) {
-        if (isExpired(message, now)) continue;
-        const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
-        session.deliver(message, qos, true, ids, now);
-      }
+      deliverRetained(session, subscription, messages);
     },
     (err: Error) => c.core.log.error(`store: retained for ${subscription.topicFilter}: ${err.message}`),
   );
+}
+
+function deliverRetained(session: Session, subscription: SessionSubscription, messages: BrokerMessage[]): void {
+  const now = Date.now();
+  const ids = subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined;
+  for (const message of messages) {
+    if (isExpired(message, now)) continue;
+    const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
+    session.deliver(message, qos, true, ids, now);
+  }
 }

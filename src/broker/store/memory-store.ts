@@ -25,6 +25,14 @@ export class MemoryStore implements BrokerStore {
   }
 
   async matchRetained(topicFilter: string): Promise<BrokerMessage[]> {
+    return this.match(topicFilter);
+  }
+
+  matchRetainedNow(topicFilter: string): BrokerMessage[] {
+    return this.match(topicFilter);
+  }
+
+  private match(topicFilter: string): BrokerMessage[] {
     const out: BrokerMessage[] = [];
     if (!topicFilter.includes('+') && !topicFilter.includes('#')) {
       const one = this.retained.get(topicFilter);

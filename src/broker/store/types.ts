@@ -44,6 +44,11 @@ export interface BrokerStore {
   getRetained(topic: string): Promise<BrokerMessage | undefined>;
   /** Retained messages whose topic matches the filter (no '$share/' prefix), '$' rule included. */
   matchRetained(topicFilter: string): Promise<BrokerMessage[]>;
+  /**
+   * The same as matchRetained, answered at once, for a store that holds its retained messages in
+   * memory: a new subscription then gets them without waiting for a promise. Optional.
+   */
+  matchRetainedNow?(topicFilter: string): BrokerMessage[];
   countRetained(): Promise<number>;
 
   saveSession(session: StoredSession): Promise<void>;
