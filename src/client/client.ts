@@ -94,10 +94,13 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private wasConnected = false;
   private endWaiters: (() => void)[] = [];
   private readonly protocolVersion: ResolvedOptions['protocolVersion'];
+  /** The options with the address of the current attempt (nextAttempt may move it). */
+  private endpoint: ResolvedOptions;
 
   constructor(options: ResolvedOptions) {
     super();
     this.options = options;
+    this.endpoint = options;
     this.protocolVersion = options.protocolVersion;
     this.clientId = options.clientId;
     this.clock = options.clock ?? systemClock;
@@ -277,7 +280,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
 
   private open(): void {
     this.setState('connecting');
-    const o = this.options;
+    const o = this.endpoint;
     let stream: Duplex;
     try {
       stream = transports[o.protocol](o);
@@ -477,9 +480,22 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       this.finish();
       return;
     }
-    if (this.options.reconnectPeriod > 0) {
+    const next = this.options.nextAttempt?.(this.reconnectAttempt);
+    if (next !== undefined || (this.options.nextAttempt === undefined && this.options.reconnectPeriod > 0)) {
       this.setState('reconnecting');
-      const delay = reconnectDelay(this.reconnectAttempt++, this.options.reconnectPeriod, this.options.reconnectPeriodMax, this.options.random);
+      let delay: number;
+      if (next !== undefined) {
+        this.reconnectAttempt++;
+        delay = next.delay;
+        const e = { ...this.endpoint };
+        if (next.protocol !== undefined) e.protocol = next.protocol;
+        if (next.host !== undefined) e.host = next.host;
+        if (next.port !== undefined) e.port = next.port;
+        if (next.path !== undefined) e.path = next.path;
+        this.endpoint = e;
+      } else {
+        delay = reconnectDelay(this.reconnectAttempt++, this.options.reconnectPeriod, this.options.reconnectPeriodMax, this.options.random);
+      }
       this.reconnectTimer.set(delay, () => {
         this.emit('reconnect');
         if (this.currentState === 'reconnecting') this.open();

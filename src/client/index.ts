@@ -6,7 +6,7 @@ export { MqttClient } from './client';
 export type { ClientEvents, EndOptions } from './client';
 export { MqttError } from './errors';
 export type { MqttErrorCode } from './errors';
-export type { ClientOptions, WillOptions, AuthenticateHook, AuthResponse, Scheme } from './options';
+export type { ClientOptions, WillOptions, AuthenticateHook, AuthResponse, NextAttempt, Scheme } from './options';
 export type { ClientState } from './state';
 export type { SubscriptionResult, UnsubscriptionResult } from './session';
 export type {

@@ -108,6 +108,22 @@ export interface ClientOptions {
   ecdhCurve?: string;
   ALPNProtocols?: string[];
 
+  /**
+   * TLS-PSK instead of certificates (TLS 1.2 and below, which is then the highest version offered):
+   * the identity and the key shared with the server. Without `ciphers`, the PSK cipher suites are offered.
+   */
+  psk?: { identity: string; key: Buffer };
+
+  /** Local address the socket binds to before connecting: the interface the connection leaves by. */
+  localAddress?: string;
+  /**
+   * Decides every reconnection in place of reconnectPeriod's backoff (a bridge walking its
+   * addresses): called once a connection is lost or an attempt failed, with the number of failed
+   * attempts since the last connection; undefined ends the client as reconnectPeriod 0 would. The
+   * session (packet ids, in-flight QoS 1/2 messages) carries over to the next connection.
+   */
+  nextAttempt?: (failedAttempts: number) => NextAttempt | undefined;
+
   /** Extra options for the `ws` WebSocket (headers, agent...). */
   wsOptions?: WebSocketClientOptions;
 
@@ -115,6 +131,16 @@ export interface ClientOptions {
   clock?: Clock;
   /** Random source for client ids and backoff jitter, in [0, 1). */
   random?: () => number;
+}
+
+/** When and where the next connection attempt goes (`nextAttempt`); the address parts left out stay. */
+export interface NextAttempt {
+  /** Milliseconds before the attempt. */
+  delay: number;
+  protocol?: Scheme;
+  host?: string;
+  port?: number;
+  path?: string;
 }
 
 /** Options after defaults: what the client runs on. */

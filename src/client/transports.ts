@@ -22,6 +22,14 @@ function tlsOptions(opts: ResolvedOptions): tls.ConnectionOptions {
   for (const name of tlsPassThrough) {
     if (opts[name] !== undefined) Object.assign(o, { [name]: opts[name] });
   }
+  if (opts.psk !== undefined) {
+    const { identity, key } = opts.psk;
+    o.pskCallback = () => ({ identity, psk: key });
+    // Node offers PSK with TLS 1.2 and below only; there is no certificate to check
+    o.maxVersion = 'TLSv1.2';
+    o.ciphers ??= 'PSK';
+    o.checkServerIdentity = () => undefined;
+  }
   // SNI carries host names only (RFC 6066 section 3), never an IP address.
   const servername = opts.servername ?? (net.isIP(opts.host) ? undefined : opts.host);
   if (servername) o.servername = servername;
@@ -34,6 +42,7 @@ function webSocket(opts: ResolvedOptions, secure: boolean): Duplex {
   const url = `${secure ? 'wss' : 'ws'}://${host}:${opts.port}${path}`;
   // MQTT over WebSocket: subprotocol "mqtt", binary frames [MQTT-6.0.0-1], [MQTT-6.0.0-4].
   const wsOptions: WebSocket.ClientOptions = { ...opts.wsOptions };
+  if (opts.localAddress !== undefined) wsOptions.localAddress ??= opts.localAddress;
   if (secure) Object.assign(wsOptions, tlsOptions(opts));
   const socket = new WebSocket(url, ['mqtt'], wsOptions);
   return createWebSocketStream(socket);
@@ -41,12 +50,12 @@ function webSocket(opts: ResolvedOptions, secure: boolean): Duplex {
 
 export const transports: Record<Scheme, TransportFactory> = {
   mqtt: (opts) => {
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) });
     socket.setNoDelay(true);
     return socket;
   },
   mqtts: (opts) => {
-    const socket = tls.connect({ host: opts.host, port: opts.port, ...tlsOptions(opts) });
+    const socket = tls.connect({ host: opts.host, port: opts.port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}), ...tlsOptions(opts) });
     socket.setNoDelay(true);
     return socket;
   },
