@@ -87,8 +87,8 @@ export function registerBrokerAdmin(RED: NodeAPI): void {
     const body = (req.body ?? {}) as { text?: unknown; file?: unknown };
     if (typeof body.text !== 'string') return void res.status(400).json({ error: 'noText', message: RED._('mqtt-hub-broker.import.noText') });
     const file = typeof body.file === 'string' && body.file.trim() ? body.file.trim() : 'mosquitto.conf';
-    const result = importMosquittoConf(body.text, file);
-    res.status(result.ok ? 200 : 400).json(result);
+    // A file with errors is an answer too (ok: false, the errors with their lines), not a failed request.
+    res.json(importMosquittoConf(body.text, file));
   });
 
   admin.post('/mqtt-hub/brokers/:id/publish', write, (req, res) => {
