@@ -179,6 +179,18 @@ describe('broker form: Import mosquitto.conf in headless Chromium', { skip }, ()
     assert.match(saved.passwords.alice.hash, /^\$7\$/);
     assert.deepEqual([saved.bridge.keepalive, saved.bridge.cleanSession, saved.bridge.notificationTopic], ['20', true, 'gw/upstream/state']);
 
+    // The form's checks of the advanced bridge fields, as the runtime checks them at deploy.
+    const verdicts = await page.evaluate(() => {
+      const RED = window.RED;
+      const validate = RED.nodes.getType('mqtt-hub-broker').defaults.bridges.validate;
+      const n = RED.nodes.node('gw');
+      const base = { name: 'b', address: '127.0.0.1:1883', topics: 'a/# out' };
+      return [{ keepalive: 'abc' }, { keepalive: '70000' }, { restartTimeout: '30 5' }, { notificationTopic: 'gw/+/state' }, { keepalive: '30', restartTimeout: '5 30', notificationTopic: 'gw/b/state' }].map((extra) =>
+        validate.call(n, [Object.assign({}, base, extra)], {}),
+      );
+    });
+    assert.deepEqual(verdicts, ['Bridge b: keepalive: abc', 'Bridge b: keepalive: 70000', 'Bridge b: restart timeout: 30 5', 'Bridge b: notification topic: gw/+/state', true]);
+
     await page.click('#red-ui-header-button-deploy');
     await red.waitForOutput(new RegExp(`Broker listening on 127\\.0\\.0\\.1:${importedPort}`), 15_000);
     const url = `mqtt://127.0.0.1:${importedPort}`;
