@@ -5,17 +5,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort, waitUntil } from '../helpers/net';
-import { allNodes, collect, helper, trackStatuses, waitForStatus } from './harness';
+import { allNodes, collect, coreNode, helper, trackStatuses, waitForStatus } from './harness';
 
 trackStatuses();
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const coreNodes = [
-  require('@node-red/nodes/core/common/20-inject.js'),
-  require('@node-red/nodes/core/function/15-change.js'),
-  require('@node-red/nodes/core/network/05-tls.js'),
-];
-/* eslint-enable @typescript-eslint/no-require-imports */
+const coreNodes = [coreNode('common/20-inject.js'), coreNode('function/15-change.js'), coreNode('network/05-tls.js')];
 
 const examplesDir = [process.cwd(), path.resolve(__dirname, '../../..')].map((d) => path.join(d, 'examples')).find((d) => fs.existsSync(path.join(d, '01-local-broker.json')))!;
 

@@ -4,7 +4,18 @@ import { waitUntil } from '../helpers/net';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+/**
+ * The Node-RED under test: the dev dependency (4.x), or the package directory named by
+ * MQTT_HUB_NODE_RED, so the same tests run against another major version (`npm run test:node-red-3`).
+ */
+export const nodeRedPath = process.env.MQTT_HUB_NODE_RED ? require.resolve(path.resolve(process.env.MQTT_HUB_NODE_RED)) : require.resolve('node-red');
+helper.init(nodeRedPath);
+
+/** A core node module (e.g. `network/05-tls.js`) of the Node-RED under test, not of another version. */
+export function coreNode(file: string): NodeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(require.resolve(`@node-red/nodes/core/${file}`, { paths: [path.dirname(nodeRedPath)] })) as NodeModule;
+}
 
 /** The built node modules, found from this file's place in <dist>/test/nodes/. */
 const nodesDir = path.join(__dirname, '../../nodes');
@@ -70,7 +81,7 @@ export async function waitForStatus(node: TestNode, match: (s: Record<string, st
 /** Remembers each node's latest status as `_lastStatus` (call before load). */
 export function trackStatuses(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Node = require('@node-red/runtime/lib/nodes/Node') as {
+  const Node = require(require.resolve('@node-red/runtime/lib/nodes/Node', { paths: [path.dirname(nodeRedPath)] })) as {
     prototype: { status(s: unknown): void; _lastStatus?: unknown };
   };
   const proto = Node.prototype;

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import mqtt from 'mqtt';
 import { disposeMosquitto, mosquittoAvailable, startMosquitto, type MosquittoInstance } from '../helpers/mosquitto';
 import { freePort, waitUntil } from '../helpers/net';
-import { allNodes, collect, helper, logLines, trackStatuses, waitForStatus, type Msg } from './harness';
+import { allNodes, collect, coreNode, helper, logLines, trackStatuses, waitForStatus, type Msg } from './harness';
 
 trackStatuses();
 
@@ -180,8 +180,7 @@ describe('deploys and redeploys', { skip }, () => {
   });
 
   test('bad settings: invalid topic filter, unusable URL, unreadable TLS file: red status and a log line', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
+    const tlsNode = coreNode('network/05-tls.js');
     await helper.load([...allNodes, tlsNode], [
       { id: 'f1', type: 'tab', label: 'test' },
       { id: 'conn', type: 'mqtt-hub-connection', serverType: 'host', host: '127.0.0.1', port: String(mosq.port), protocolVersion: '5' },

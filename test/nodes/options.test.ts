@@ -10,12 +10,11 @@ import mqtt from 'mqtt';
 import { makeTestCerts, type TestCerts } from '../helpers/certs';
 import { disposeMosquitto, mosquittoAvailable, startMosquitto, type MosquittoInstance } from '../helpers/mosquitto';
 import { freePort, waitUntil } from '../helpers/net';
-import { allNodes, collect, helper, logLines, trackStatuses, waitForStatus, type Msg } from './harness';
+import { allNodes, collect, coreNode, helper, logLines, trackStatuses, waitForStatus, type Msg } from './harness';
 
 trackStatuses();
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tlsConfigNode = require('@node-red/nodes/core/network/05-tls.js');
+const tlsConfigNode = coreNode('network/05-tls.js');
 const skip = mosquittoAvailable() ? false : 'mosquitto is not installed (.ci/run installs it)';
 
 describe('connection and node options', { skip }, () => {

@@ -8,12 +8,11 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import mqtt from 'mqtt';
 import { freePort, waitUntil } from '../helpers/net';
-import { allNodes, collect, helper, logLines, trackStatuses, waitForStatus } from '../nodes/harness';
+import { allNodes, collect, coreNode, helper, logLines, trackStatuses, waitForStatus } from '../nodes/harness';
 
 trackStatuses();
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const functionNode = require('@node-red/nodes/core/function/10-function.js') as (RED: unknown) => void;
+const functionNode = coreNode('function/10-function.js');
 
 function activeHandles(): unknown[] {
   return (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
