@@ -3,27 +3,33 @@
 // Local side: a LocalLink, a real MQTT 5.0 session inside our broker, subscribed with No Local to
 // the local filters of the out/both topics; what the bridge brings in is published through the
 // same session, so No Local keeps it from going back out [MQTT-3.8.3-3].
-// Remote side: one client of our engine per connection attempt, addresses tried in turn, with
-// No Local and Retain As Published on the remote subscriptions under 5.0, or the bridge bit
+// Remote side: one client of our engine, which reconnects to the addresses in turn (the bridge
+// answers its nextAttempt) and keeps its session across connections: packet ids, QoS 1/2 messages
+// in flight and the PUBREL state both ways. With cleansession false the remote keeps its half, so
+// a QoS 2 message cut off mid-flow completes on the next connection exactly once, in and out.
+// Remote subscriptions carry No Local and Retain As Published under 5.0, or the bridge bit
 // (try_private) under 3.1/3.1.1, to which Mosquitto answers with the same two effects.
 //
 // QoS 1/2 messages going out are acknowledged to the local broker only once the remote broker has
-// acknowledged them, so what the remote has not taken stays with us (re-sent on the next
-// connection, as a new message: at least once, so a QoS 2 message cut off mid-flow may arrive
-// twice) or in the local broker's queue for the bridge session (bounded by its
-// max_queued_messages). QoS 0 messages are dropped while the remote is down.
+// acknowledged them, so what the remote has not taken stays with us or in the local broker's queue
+// for the bridge session (bounded by its max_queued_messages). Only a new client (the primary
+// address back, a lazy bridge started again) sends them again as new messages. QoS 0 messages are
+// dropped while the remote is down.
 import { EventEmitter } from 'node:events';
 import type { Broker } from '../broker';
+import { encodedLength } from '../codec';
 import type { Properties, PublishPacket, QoS, Subscription } from '../codec/types';
-import { type MqttClient, MqttError, connect } from '../client';
+import { type MqttClient, MqttError, type NextAttempt, connect } from '../client';
 import { LocalLink } from './local-link';
 import { type BridgeOptions, type RemoteAddress, type ResolvedBridgeOptions, resolveBridgeOptions } from './options';
+import { IdleWatch } from './idle-watch';
 import { PrimaryProbe } from './primary-probe';
 import { remoteClientOptions } from './remote-client-options';
 import { RestartBackoff } from './restart-backoff';
 import { incomingTopic, outgoingTopic } from './topic-map';
 
-export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting';
+/** 'waiting': for the next attempt; 'idle': a lazy bridge waiting for its threshold (or a once bridge done). */
+export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting' | 'idle';
 
 export interface BridgeEvents {
   /** Connected to the remote broker at `address`, its subscriptions acknowledged. */
@@ -74,6 +80,8 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   /** Outgoing QoS 1/2 messages not yet acknowledged by the remote broker, in arrival order. */
   private readonly outgoing = new Set<OutgoingFlow>();
   private stopping: Promise<void> | undefined;
+  /** start_type lazy: watches the connection for idle_timeout without traffic. */
+  private idleWatch: IdleWatch | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -117,7 +125,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     await this.stopping;
     if (this.state === 'stopped') return; // stop() came first
     const o = this.options;
-    const link = new LocalLink(this.broker, { clientId: o.localClientId, username: o.localUsername, password: o.localPassword });
+    const link = new LocalLink(this.broker, { clientId: o.localClientId, username: o.localUsername, password: o.localPassword, clean: o.localCleanSession });
     this.link = link;
     link.on('message', (packet, done) => this.onLocalMessage(packet, done));
     try {
@@ -140,8 +148,9 @@ export class Bridge extends EventEmitter<BridgeEvents> {
       // the broker is closing (or dropped the session): nothing left to bridge
       if (this.link === link) void this.stop();
     });
-    if (link.isOpen) this.connectRemote();
-    else void this.stop();
+    if (!link.isOpen) void this.stop();
+    else if (o.startType === 'lazy') this.currentState = 'idle';
+    else this.connectRemote();
   }
 
   /** Closes the remote connection (its state 0 published first) and the local session. */
@@ -156,23 +165,14 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const o = this.options;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.idleWatch?.stop();
     this.primaryProbe?.stop();
     this.primaryProbe = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
-      // a normal DISCONNECT discards the Will [MQTT-3.1.2-10]: say it ourselves
-      if (this.clientConnected && o.notifications && !o.notificationsLocalOnly) {
-        // bounded: a remote that stopped answering must not hold up the stop
-        let grace: NodeJS.Timeout | undefined;
-        await Promise.race([
-          client.publish(o.notificationTopic, '0', { qos: 1, retain: true }).catch(() => undefined),
-          new Promise((resolve) => (grace = setTimeout(resolve, STOP_NOTIFICATION_GRACE_MS))),
-        ]);
-        clearTimeout(grace);
-      }
+      await this.disconnectRemote(client);
       this.clientConnected = false;
-      await client.end();
     }
     for (const flow of this.outgoing) flow.sentOn = undefined;
     const link = this.link;
@@ -183,6 +183,21 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     }
     // what the remote never acknowledged is left unacknowledged locally: the session ends with it
     this.outgoing.clear();
+  }
+
+  /** Ends the remote client; a normal DISCONNECT discards the Will [MQTT-3.1.2-10], so state 0 goes first. */
+  private async disconnectRemote(client: MqttClient): Promise<void> {
+    const o = this.options;
+    if (this.clientConnected && o.notifications && !o.notificationsLocalOnly) {
+      // bounded: a remote that stopped answering must not hold up the stop
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        client.publish(o.notificationTopic, '0', { qos: 1, retain: true }).catch(() => undefined),
+        new Promise((resolve) => (grace = setTimeout(resolve, STOP_NOTIFICATION_GRACE_MS))),
+      ]);
+      clearTimeout(grace);
+    }
+    await client.end();
   }
 
   // ---- local side ---------------------------------------------------------------------------
@@ -226,6 +241,11 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     }
     const retain = packet.retain && this.options.outgoingRetain;
     const properties = forwardedProperties(packet.properties);
+    if (this.tooLarge(mapped.topic, packet, properties)) {
+      done();
+      return;
+    }
+    this.idleWatch?.touch();
     if (packet.qos === 0) {
       done();
       const client = this.client;
@@ -237,6 +257,20 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const flow: OutgoingFlow = { topic: mapped.topic, payload: packet.payload, qos: packet.qos, retain, properties, acknowledge: done, sentOn: undefined };
     this.outgoing.add(flow);
     if (this.client !== undefined && this.clientConnected) this.sendOut(flow, this.client);
+    else if (this.currentState === 'idle' && this.outgoing.size >= this.options.threshold) {
+      this.broker.log.info(`bridge ${this.name}: ${this.outgoing.size} messages waiting, connecting (start_type lazy)`);
+      this.connectRemote();
+    }
+  }
+
+  /** bridge_max_packet_size: a PUBLISH larger than it is not sent out (logged, acknowledged locally). */
+  private tooLarge(topic: string, packet: PublishPacket, properties: Properties | undefined): boolean {
+    const max = this.options.maxPacketSize;
+    if (max === 0) return false;
+    const size = encodedLength({ type: 'publish', topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: false, packetId: packet.qos > 0 ? 1 : undefined, properties }, this.options.protocolVersion);
+    if (size <= max) return false;
+    this.fault(new Error(`bridge ${this.name}: a message on ${topic} (${size} bytes as a PUBLISH) is larger than bridge_max_packet_size ${max}: not sent`));
+    return true;
   }
 
   private sendOut(flow: OutgoingFlow, client: MqttClient): void {
@@ -270,17 +304,20 @@ export class Bridge extends EventEmitter<BridgeEvents> {
 
   private finishOut(flow: OutgoingFlow): void {
     if (!this.outgoing.delete(flow)) return;
+    this.idleWatch?.touch();
     flow.acknowledge();
   }
 
   // ---- remote side --------------------------------------------------------------------------
 
+  /** A new remote client, to the current address; it reconnects by itself (nextAttempt) until it is ended. */
   private connectRemote(): void {
     if (this.currentState === 'stopped') return;
     const o = this.options;
     const address = this.address;
     this.currentState = 'connecting';
     const clientOptions = remoteClientOptions(o, address);
+    clientOptions.nextAttempt = () => this.nextAttempt();
     let client: MqttClient;
     try {
       client = connect(clientOptions);
@@ -292,9 +329,20 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     this.client = client;
     this.clientConnected = false;
     client.on('connect', () => this.onRemoteConnect(client));
+    client.on('reconnect', () => {
+      if (client === this.client && this.currentState === 'waiting') this.currentState = 'connecting';
+    });
     client.on('message', (_topic, _payload, packet) => this.onRemoteMessage(packet));
-    client.on('error', (err) => this.fault(new Error(`bridge ${this.name} (${address.host}:${address.port}): ${err.message}`)));
+    client.on('error', (err) => this.fault(new Error(`bridge ${this.name} (${this.address.host}:${this.address.port}): ${err.message}`)));
     client.on('close', () => this.onRemoteClose(client));
+  }
+
+  /** The remote client lost its connection or failed an attempt: the next address in turn, after the restart timeout. */
+  private nextAttempt(): NextAttempt | undefined {
+    if (this.currentState === 'stopped' || this.options.startType === 'once') return undefined;
+    this.addressIndex = (this.addressIndex + 1) % this.options.addresses.length;
+    const a = this.address;
+    return { delay: this.backoff.next() * 1000, protocol: a.protocol, host: a.host, port: a.port, path: a.path ?? '/mqtt' };
   }
 
   private onRemoteConnect(client: MqttClient): void {
@@ -321,6 +369,15 @@ export class Bridge extends EventEmitter<BridgeEvents> {
         await this.subscribeLocal(true).catch(failed('local subscribe'));
         if (client !== this.client) return;
         if (!o.roundRobin && this.addressIndex !== 0) this.watchPrimary(client);
+        if (o.startType === 'lazy') {
+          // idle_timeout without traffic and nothing waiting: disconnect until the threshold is reached again
+          this.idleWatch = new IdleWatch(o.idleTimeout * 1000, () => this.outgoing.size > 0, () => {
+            if (client !== this.client || !this.clientConnected) return;
+            this.broker.log.info(`bridge ${this.name}: idle for ${o.idleTimeout} s, disconnecting (start_type lazy)`);
+            void this.disconnectRemote(client);
+          });
+          this.idleWatch.start();
+        }
         this.emit('connect', this.address);
       },
       failed('subscribe'),
@@ -348,6 +405,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const link = this.link;
     if (link === undefined) return;
     if (this.isNotification(packet.topic)) return;
+    this.idleWatch?.touch();
     const mapped = incomingTopic(this.options.mappings, packet.topic);
     // A remote session kept from an earlier configuration may bring topics no line takes in.
     if (mapped === undefined) {
@@ -362,25 +420,43 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   private onRemoteClose(client: MqttClient): void {
     if (client !== this.client) return;
     const wasConnected = this.clientConnected;
-    this.client = undefined;
     this.clientConnected = false;
-    void client.end();
-    for (const flow of this.outgoing) if (flow.sentOn === client) flow.sentOn = undefined;
+    this.primaryProbe?.stop();
+    this.primaryProbe = undefined;
+    this.idleWatch?.stop();
     if (this.currentState === 'stopped') return;
     if (wasConnected) {
       this.broker.log.info(`bridge ${this.name}: connection to ${this.address.host}:${this.address.port} lost`);
       if (this.options.notifications) this.notifyLocal('0').catch(() => undefined);
       this.emit('disconnect');
     }
-    this.primaryProbe?.stop();
-    this.primaryProbe = undefined;
+    // the client tries again by itself, with its session
+    if (client.state === 'reconnecting') {
+      this.currentState = 'waiting';
+      return;
+    }
+    // the client is done: ended for the primary address or for idleness, or a once bridge failed;
+    // what it had in flight goes out again on the next client
+    this.client = undefined;
+    void client.end();
+    for (const flow of this.outgoing) if (flow.sentOn === client) flow.sentOn = undefined;
     if (this.returningToPrimary) {
       this.returningToPrimary = false;
       this.addressIndex = 0;
       this.connectRemote();
       return;
     }
-    // the next address in turn
+    if (this.options.startType === 'lazy') {
+      this.currentState = 'idle';
+      // messages that came meanwhile may already reach the threshold
+      if (this.outgoing.size >= this.options.threshold) this.connectRemote();
+      return;
+    }
+    if (this.options.startType === 'once') {
+      this.broker.log.info(`bridge ${this.name}: start_type once: not connecting again`);
+      this.currentState = 'idle';
+      return;
+    }
     this.addressIndex = (this.addressIndex + 1) % this.options.addresses.length;
     this.scheduleRestart();
   }

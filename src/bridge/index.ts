@@ -2,6 +2,6 @@
 export { Bridge, createBridge } from './bridge';
 export type { BridgeEvents, BridgeState } from './bridge';
 export { resolveBridgeOptions, parseAddress } from './options';
-export type { BridgeOptions, BridgeProtocolVersion, BridgeTlsOptions, RemoteAddress, ResolvedBridgeOptions, RestartTimeout } from './options';
+export type { BridgeOptions, BridgeProtocolVersion, BridgeStartType, BridgeTlsOptions, RemoteAddress, ResolvedBridgeOptions, RestartTimeout } from './options';
 export { compileTopic, incomingTopic, outgoingTopic } from './topic-map';
 export type { BridgeDirection, BridgeTopic, TopicMapping } from './topic-map';

@@ -13,6 +13,8 @@ export interface LocalLinkOptions {
   clientId: string;
   username?: string;
   password?: string | Buffer;
+  /** false: the session outlives the link (local_cleansession false). Default true. */
+  clean?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -73,7 +75,8 @@ export class LocalLink extends EventEmitter<LocalLinkEvents> {
       type: 'connect',
       protocolName: 'MQTT',
       protocolVersion: 5,
-      clean: true,
+      clean: o.clean !== false,
+      ...(o.clean === false ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
       // in-process: no network to watch
       keepalive: 0,
       clientId: o.clientId,

@@ -13,8 +13,12 @@ export type BridgeProtocolVersion = 'mqttv31' | 'mqttv311' | 'mqttv50' | Protoco
 /** `restart_timeout constant` (seconds) or `restart_timeout base cap` (decorrelated jitter). */
 export type RestartTimeout = number | { base: number; cap: number };
 
-/** `bridge_cafile`, `bridge_certfile`, `bridge_keyfile` (contents, not paths), `bridge_insecure`, `bridge_alpn`. */
+/**
+ * `bridge_cafile` / `bridge_capath`, `bridge_certfile`, `bridge_keyfile` (contents, not paths),
+ * `bridge_insecure`, `bridge_alpn`, `bridge_tls_version`, `bridge_identity` with `bridge_psk`.
+ */
 export interface BridgeTlsOptions {
+  /** CA certificates: one, or several (each file of a `bridge_capath` directory). */
   ca?: SecureContextOptions['ca'];
   cert?: SecureContextOptions['cert'];
   key?: SecureContextOptions['key'];
@@ -25,7 +29,14 @@ export interface BridgeTlsOptions {
   servername?: string;
   /** `bridge_alpn`. */
   alpn?: string[];
+  /** `bridge_tls_version`: the lowest TLS version accepted (Mosquitto's meaning too); Node's default otherwise. */
+  minVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** `bridge_identity` and `bridge_psk`: TLS-PSK (TLS 1.2) instead of certificates. */
+  psk?: { identity: string; key: Buffer };
 }
+
+/** `start_type`: with the broker and again after failures, on demand, or a single time. */
+export type BridgeStartType = 'automatic' | 'lazy' | 'once';
 
 export interface BridgeOptions {
   /** `connection`: names the bridge; part of the default client ids and of log lines. */
@@ -76,6 +87,31 @@ export interface BridgeOptions {
   tls?: BridgeTlsOptions;
   /** Milliseconds a connection attempt may take up to CONNACK; default 30000. */
   connectTimeout?: number;
+  /** `bridge_bind_address`: the local address the connection to the remote broker leaves from. */
+  bindAddress?: string;
+  /**
+   * `bridge_max_packet_size` in bytes, 0 = no limit (default): a message whose PUBLISH would be larger
+   * is not sent out; under 5.0 it is also our Maximum Packet Size in CONNECT. A 5.0 remote's own,
+   * smaller maximum holds as well.
+   */
+  maxPacketSize?: number;
+  /**
+   * `local_cleansession`: false keeps the bridge's session on our broker (subscriptions, QoS 1/2
+   * messages waiting to go out) across a stop and a restart of the bridge or, with a store, of the
+   * broker. Default true here; mosquitto.conf's default, the value of `cleansession`, is applied by
+   * its reader.
+   */
+  localCleanSession?: boolean;
+  /**
+   * `start_type`: 'automatic' (default) connects at start and after every failure; 'lazy' connects
+   * once `threshold` QoS 1/2 messages wait to go out and disconnects after `idleTimeout` seconds
+   * without traffic; 'once' connects at start and never again (a failure stops the bridge).
+   */
+  startType?: BridgeStartType;
+  /** `threshold`: messages waiting that start a lazy bridge; default 10. */
+  threshold?: number;
+  /** `idle_timeout` in seconds: a lazy bridge this long without traffic disconnects; default 60. */
+  idleTimeout?: number;
 }
 
 export interface RemoteAddress {
@@ -108,6 +144,12 @@ export interface ResolvedBridgeOptions {
   roundRobin: boolean;
   tls: BridgeTlsOptions | undefined;
   connectTimeout: number;
+  bindAddress: string | undefined;
+  maxPacketSize: number;
+  localCleanSession: boolean;
+  startType: BridgeStartType;
+  threshold: number;
+  idleTimeout: number;
 }
 
 const protocolVersions: Record<string, ProtocolVersion> = { mqttv31: 3, mqttv311: 4, mqttv50: 5, mqttv5: 5, '3': 3, '4': 4, '5': 5 };
@@ -174,6 +216,17 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     fail(name, 'remotePassword needs remoteUsername before MQTT 5 [MQTT-3.1.2-22]');
   }
   const remoteClientId = options.remoteClientId ?? `${os.hostname()}.${name}`;
+  const startType = options.startType ?? 'automatic';
+  if (startType !== 'automatic' && startType !== 'lazy' && startType !== 'once') fail(name, `startType must be automatic, lazy or once, not "${String(startType)}"`);
+  const maxPacketSize = options.maxPacketSize ?? 0;
+  if (!Number.isInteger(maxPacketSize) || maxPacketSize < 0 || maxPacketSize > 268_435_460) fail(name, `maxPacketSize must be 0 (no limit) or a number of bytes, got ${maxPacketSize}`);
+  const threshold = options.threshold ?? 10;
+  if (!Number.isInteger(threshold) || threshold < 1) fail(name, `threshold must be a positive number of messages, got ${threshold}`);
+  const idleTimeout = options.idleTimeout ?? 60;
+  if (!(idleTimeout > 0)) fail(name, `idleTimeout must be a positive number of seconds, got ${idleTimeout}`);
+  const psk = options.tls?.psk;
+  if (psk !== undefined && (typeof psk.identity !== 'string' || psk.identity === '' || !Buffer.isBuffer(psk.key) || psk.key.length === 0)) fail(name, 'TLS-PSK needs an identity and a key');
+  if (psk !== undefined && (options.tls?.ca !== undefined || options.tls?.cert !== undefined)) fail(name, 'certificates and TLS-PSK cannot be used together');
   return {
     name,
     addresses,
@@ -197,5 +250,11 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     roundRobin: options.roundRobin ?? false,
     tls: options.tls,
     connectTimeout: options.connectTimeout ?? 30_000,
+    bindAddress: options.bindAddress,
+    maxPacketSize,
+    localCleanSession: options.localCleanSession ?? true,
+    startType,
+    threshold,
+    idleTimeout,
   };
 }

@@ -19,8 +19,14 @@ export function remoteClientOptions(o: ResolvedBridgeOptions, address: RemoteAdd
   if (address.path !== undefined) clientOptions.path = address.path;
   if (o.remoteUsername !== undefined) clientOptions.username = o.remoteUsername;
   if (o.remotePassword !== undefined) clientOptions.password = o.remotePassword;
-  // 5.0 ends a session at disconnect unless told otherwise; cleansession false means it stays
-  if (o.protocolVersion === 5 && !o.cleanSession) clientOptions.properties = { sessionExpiryInterval: 0xffffffff };
+  if (o.bindAddress !== undefined) clientOptions.localAddress = o.bindAddress;
+  if (o.protocolVersion === 5) {
+    const properties: NonNullable<ClientOptions['properties']> = {};
+    // 5.0 ends a session at disconnect unless told otherwise; cleansession false means it stays
+    if (!o.cleanSession) properties.sessionExpiryInterval = 0xffffffff;
+    if (o.maxPacketSize > 0) properties.maximumPacketSize = o.maxPacketSize;
+    if (Object.keys(properties).length > 0) clientOptions.properties = properties;
+  }
   if (o.notifications && !o.notificationsLocalOnly) clientOptions.will = { topic: o.notificationTopic, payload: '0', qos: 1, retain: true };
   const tls = o.tls;
   if (tls !== undefined) {
@@ -31,6 +37,8 @@ export function remoteClientOptions(o: ResolvedBridgeOptions, address: RemoteAdd
     if (tls.servername !== undefined) clientOptions.servername = tls.servername;
     if (tls.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = tls.rejectUnauthorized;
     if (tls.alpn !== undefined) clientOptions.ALPNProtocols = tls.alpn;
+    if (tls.minVersion !== undefined) clientOptions.minVersion = tls.minVersion;
+    if (tls.psk !== undefined) clientOptions.psk = tls.psk;
   }
   if (o.tryPrivate && o.protocolVersion !== 5) {
     // try_private: the bridge bit (protocol level | 0x80), Mosquitto's mark of a bridge under

@@ -2,6 +2,9 @@
 // security files, persistence and bridge sections. The broker runs with them in conf-*.test.ts.
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseMosquittoConf } from '../../src/cli/mosquitto-conf';
 import { diskStoreOptions } from '../../src/cli/conf/persistence';
 
@@ -221,10 +224,12 @@ describe('mosquitto.conf: bridges', () => {
       keepalive: 30,
       tryPrivate: false,
       notifications: false,
+      localCleanSession: true,
       tls: undefined,
     });
     assert.deepEqual([text(up.tls?.ca), text(up.tls?.cert), text(up.tls?.key)], ['CA', 'CERT', 'KEY']);
-    assert.deepEqual(second, { name: 'second', address: ['remote.example:8883'], topics: [{ pattern: '#', direction: 'both' }], restartTimeout: 9 });
+    // local_cleansession follows cleansession unless given, as in Mosquitto
+    assert.deepEqual(second, { name: 'second', address: ['remote.example:8883'], topics: [{ pattern: '#', direction: 'both' }], restartTimeout: 9, localCleanSession: false });
   });
 
   test('an incomplete or wrong section is an error at its line: no topic, no address, a bad direction or QoS', () => {
@@ -234,10 +239,59 @@ describe('mosquitto.conf: bridges', () => {
     assert.match(c.errors.find((e) => e.line === 3)?.message ?? '', /no address/);
   });
 
-  test('bridge options not supported are warnings with their line; bridge_cafile that cannot be read is an error', () => {
-    const c = conf(['connection a', 'address h', 'topic # out', 'bridge_psk 00ff', 'idle_timeout 60', 'bridge_cafile /nope']);
-    assert.deepEqual(c.warnings.map((w) => w.line), [4, 5]);
-    assert.deepEqual(c.errors.map((e) => e.line), [6]);
+  test('start_type, threshold, idle_timeout, bridge_max_packet_size, bridge_bind_address, local_cleansession, bridge_tls_version, bridge_identity/bridge_psk map to BridgeOptions', () => {
+    const c = conf([
+      'connection a', 'address h', 'topic # out',
+      'start_type lazy', 'threshold 3', 'idle_timeout 20', 'bridge_max_packet_size 2048', 'bridge_bind_address 192.168.1.10',
+      'cleansession true', 'local_cleansession false', 'bridge_tls_version tlsv1.3', 'bridge_identity gw-1', 'bridge_psk 00ff10',
+    ]);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.warnings, []);
+    const o = c.bridges[0].options;
+    assert.deepEqual(
+      [o.startType, o.threshold, o.idleTimeout, o.maxPacketSize, o.bindAddress, o.cleanSession, o.localCleanSession, o.tls?.minVersion],
+      ['lazy', 3, 20, 2048, '192.168.1.10', true, false, 'TLSv1.3'],
+    );
+    assert.deepEqual(o.tls?.psk, { identity: 'gw-1', key: Buffer.from([0x00, 0xff, 0x10]) });
+  });
+
+  test('bad values of the new bridge options are errors at their line; bridge_psk without bridge_identity at the connection line', () => {
+    const c = conf(['connection a', 'address h', 'topic # out', 'start_type manual', 'bridge_tls_version sslv3', 'bridge_psk 0xff', 'threshold 0']);
+    assert.deepEqual(c.errors.map((e) => e.line), [4, 5, 6, 7]);
+    const half = conf(['connection a', 'address h', 'topic # out', 'bridge_psk 00ff']);
+    assert.deepEqual(half.errors.map((e) => e.line), [1]);
+    assert.match(half.errors[0].message, /'bridge_identity' and 'bridge_psk' go together/);
+    const both = conf(['connection a', 'address h', 'topic # out', 'bridge_cafile /c/ca.crt', 'bridge_identity i', 'bridge_psk 00ff']);
+    assert.match(both.errors[0]?.message ?? '', /certificates and TLS-PSK/);
+  });
+
+  test('bridge_require_ocsp, bridge_reload_type and notification_topic_local are warnings naming why; bridge_cafile that cannot be read is an error', () => {
+    const c = conf(['connection a', 'address h', 'topic # out', 'bridge_require_ocsp true', 'bridge_reload_type lazy', 'notification_topic_local x/y', 'bridge_cafile /nope']);
+    assert.deepEqual(c.warnings.map((w) => w.line), [4, 5, 6]);
+    assert.match(c.warnings[0].message, /OCSP/);
+    assert.deepEqual(c.errors.map((e) => e.line), [7]);
     assert.match(c.errors[0].message, /bridge_cafile '\/nope'/);
   });
+
+  test('bridge_capath: every .crt and .pem certificate of the directory; an empty or missing directory is an error', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-capath-'));
+    try {
+      const pem = (n: number) => `-----BEGIN CERTIFICATE-----\nMII${n}\n-----END CERTIFICATE-----\n`;
+      fs.writeFileSync(path.join(dir, 'a.crt'), pem(1));
+      fs.writeFileSync(path.join(dir, 'b.pem'), pem(2));
+      fs.writeFileSync(path.join(dir, 'readme.txt'), 'not a certificate');
+      const c = parseMosquittoConf(['connection a', 'address h', 'topic # out', 'bridge_cafile /c/ca.crt', `bridge_capath ${dir}`].join('\n'), { file: 't.conf', readFile });
+      assert.deepEqual(c.errors, []);
+      const ca = c.bridges[0].options.tls?.ca as Buffer[];
+      assert.deepEqual(ca.map((b) => b.toString()), ['CA', pem(1), pem(2)]);
+      fs.rmSync(path.join(dir, 'a.crt'));
+      fs.rmSync(path.join(dir, 'b.pem'));
+      const empty = conf(['connection a', 'address h', 'topic # out', `bridge_capath ${dir}`]);
+      assert.match(empty.errors[0]?.message ?? '', /bridge_capath .*no \.crt or \.pem certificate/);
+      assert.equal(conf(['connection a', 'address h', 'topic # out', 'bridge_capath /no/such/dir']).errors[0]?.line, 4);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
 });

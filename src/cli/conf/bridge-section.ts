@@ -1,5 +1,7 @@
 // `connection NAME` sections: each later bridge option belongs to the last connection, as in
 // mosquitto.conf(5) "Configuring bridges"; the result is a BridgeOptions for createBridge().
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { QoS } from '../../codec/types';
 import { resolveBridgeOptions, type BridgeOptions, type BridgeTopic } from '../../bridge';
 import type { ConfDiagnostic, OptionReader, Where } from './diagnostics';
@@ -8,6 +10,9 @@ export interface ConfBridge {
   options: BridgeOptions;
   /** The `connection` line, for problems found once the section is complete. */
   where: Where;
+  /** `bridge_identity` and `bridge_psk`, joined once the section is complete. */
+  pskIdentity?: string;
+  pskKey?: Buffer;
 }
 
 export function startBridge(r: OptionReader): ConfBridge | undefined {
@@ -16,11 +21,24 @@ export function startBridge(r: OptionReader): ConfBridge | undefined {
   return { options: { name, address: [], topics: [] }, where: r.where };
 }
 
-/** Bridge options Mosquitto has that no BridgeOptions field carries: named in a warning. */
-const UNSUPPORTED = new Set([
-  'bridge_capath', 'bridge_identity', 'bridge_psk', 'bridge_tls_version', 'bridge_require_ocsp', 'bridge_max_packet_size',
-  'bridge_reload_type', 'idle_timeout', 'threshold', 'local_cleansession', 'notification_topic_local', 'bridge_bind_address',
-]);
+/** Bridge options no BridgeOptions field carries, and why: named in a warning. */
+const UNSUPPORTED: Record<string, string> = {
+  // Node's TLS client has no OCSP check of the server's certificate
+  bridge_require_ocsp: 'OCSP is not checked by the bridge',
+  // bridges are not reloaded: the broker reads its configuration once
+  bridge_reload_type: 'the configuration is read once at start (no reload)',
+  notification_topic_local: 'not a Mosquitto 2.0 option: local and remote notifications share notification_topic',
+};
+
+const TLS_VERSIONS: Record<string, 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = { 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' };
+
+/** bridge_capath: the PEM certificates of a directory (files ending in .crt or .pem, as `openssl rehash` reads them). */
+function readCaPath(dir: string): Buffer[] {
+  const names = fs.readdirSync(dir).filter((n) => n.endsWith('.crt') || n.endsWith('.pem')).sort();
+  const certificates = names.map((n) => fs.readFileSync(path.join(dir, n))).filter((b) => b.includes('-----BEGIN CERTIFICATE-----'));
+  if (certificates.length === 0) throw new Error('no .crt or .pem certificate in it');
+  return certificates;
+}
 
 /** Applies one option of a bridge section; false when the option is no bridge option. */
 export function applyBridgeOption(bridge: ConfBridge, r: OptionReader): boolean {
@@ -128,17 +146,67 @@ export function applyBridgeOption(bridge: ConfBridge, r: OptionReader): boolean 
       if (v !== undefined) tls().alpn = v.split(',');
       return true;
     }
-    case 'start_type': {
-      const v = r.oneArg();
-      if (v !== undefined && v !== 'automatic') r.warn(`'start_type ${v}' is not supported: the bridge starts with the broker (automatic)`);
-      return true;
-    }
-    default:
-      if (UNSUPPORTED.has(r.option)) {
-        r.warn(`bridge option '${r.option}' is not supported yet and is ignored`);
+    case 'bridge_capath': {
+      if (r.args.length === 0) {
+        r.error(`option 'bridge_capath' needs a directory`);
         return true;
       }
-      return false;
+      const dir = r.args.join(' ');
+      try {
+        const found = readCaPath(dir);
+        const t = tls();
+        const before = t.ca === undefined ? [] : Array.isArray(t.ca) ? t.ca : [t.ca];
+        t.ca = [...before, ...found];
+      } catch (err) {
+        r.error(`unable to read bridge_capath '${dir}': ${(err as Error).message}`);
+      }
+      return true;
+    }
+    case 'bridge_tls_version': {
+      const v = r.oneArg();
+      if (v === undefined) return true;
+      if (!(v in TLS_VERSIONS)) r.error(`invalid value '${v}' for 'bridge_tls_version': tlsv1.3, tlsv1.2 or tlsv1.1 is expected`);
+      else tls().minVersion = TLS_VERSIONS[v];
+      return true;
+    }
+    case 'bridge_identity':
+      bridge.pskIdentity = r.oneArg();
+      return true;
+    case 'bridge_psk': {
+      const v = r.oneArg();
+      if (v === undefined) return true;
+      if (!/^([0-9a-fA-F]{2})+$/.test(v)) r.error(`invalid value for 'bridge_psk': a key in hexadecimal without "0x" is expected`);
+      else bridge.pskKey = Buffer.from(v, 'hex');
+      return true;
+    }
+    case 'bridge_bind_address':
+      set('bindAddress', r.oneArg());
+      return true;
+    case 'bridge_max_packet_size':
+      set('maxPacketSize', r.integer(0, 268_435_455));
+      return true;
+    case 'local_cleansession':
+      set('localCleanSession', r.bool());
+      return true;
+    case 'start_type': {
+      const v = r.oneArg();
+      if (v === undefined) return true;
+      if (v !== 'automatic' && v !== 'lazy' && v !== 'once') r.error(`invalid value '${v}' for 'start_type': automatic, lazy or once is expected`);
+      else o.startType = v;
+      return true;
+    }
+    case 'threshold':
+      set('threshold', r.integer(1));
+      return true;
+    case 'idle_timeout':
+      set('idleTimeout', r.integer(1));
+      return true;
+    default: {
+      const why = UNSUPPORTED[r.option];
+      if (why === undefined) return false;
+      r.warn(`bridge option '${r.option}' is not supported and is ignored: ${why}`);
+      return true;
+    }
   }
 }
 
@@ -171,6 +239,14 @@ function parseTopic(r: OptionReader): BridgeTopic | undefined {
 
 /** Checks a finished section the way createBridge will (address, topics, protocol rules). */
 export function checkBridge(bridge: ConfBridge, errors: ConfDiagnostic[]): void {
+  const o = bridge.options;
+  // Mosquitto's default: the local session is as clean as the remote one
+  o.localCleanSession ??= o.cleanSession ?? false;
+  if ((bridge.pskIdentity === undefined) !== (bridge.pskKey === undefined)) {
+    errors.push({ ...bridge.where, message: `bridge ${o.name}: 'bridge_identity' and 'bridge_psk' go together` });
+    return;
+  }
+  if (bridge.pskIdentity !== undefined && bridge.pskKey !== undefined) (o.tls ??= {}).psk = { identity: bridge.pskIdentity, key: bridge.pskKey };
   try {
     resolveBridgeOptions(bridge.options);
   } catch (err) {
