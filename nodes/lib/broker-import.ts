@@ -59,6 +59,7 @@ export type ImportResult =
 /** One option line, and the `connection` section it belongs to (-1: the top level). */
 interface OptionLine {
   option: string;
+  args: string[];
   file: string;
   line: number;
   bridge: number;
@@ -74,7 +75,7 @@ function scanLines(text: string, file: string, included: Map<string, Array<{ nam
       if (line === '' || line.startsWith('#')) return;
       const [option, ...args] = line.split(/\s+/);
       if (option === 'connection') bridge++;
-      out.push({ option, file: f, line: i + 1, bridge });
+      out.push({ option, args, file: f, line: i + 1, bridge });
       if (option === 'include_dir') for (const inc of included.get(args.join(' ')) ?? []) scan(inc.text, inc.name);
     });
   };
@@ -94,7 +95,7 @@ const IMPORTED = new Set([
 const BRIDGE_IMPORTED = new Set([
   'connection', 'address', 'addresses', 'topic', 'remote_username', 'remote_password', 'remote_clientid', 'clientid',
   'local_clientid', 'local_username', 'local_password', 'bridge_protocol_version', 'cleansession', 'keepalive_interval', 'restart_timeout',
-  'try_private', 'notifications', 'notification_topic', 'start_type', 'bridge_cafile', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure', 'bridge_alpn',
+  'try_private', 'notifications', 'notification_topic', 'bridge_cafile', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure', 'bridge_alpn',
 ]);
 
 /** Options that have a reason of their own for not being imported. */
@@ -206,6 +207,8 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
   let mqttHost: string | undefined;
   let mqttSet = false;
   let wsSet = false;
+  /** Indexes in conf.listeners of the listeners the form takes (MQTT first, then WebSocket). */
+  const used: number[] = [];
   conf.listeners.forEach((l, i) => {
     const place = listenerWhere(i);
     const ws = l.protocol === 'ws' || l.protocol === 'wss';
@@ -215,12 +218,14 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
     }
     if (ws) {
       wsSet = true;
+      used.push(i);
       form.wsPort = String(l.port);
       if (l.protocol === 'wss') warnings.push({ ...place, message: `the WebSocket listener on port ${l.port} uses TLS in mosquitto.conf; the node's WebSocket port has no TLS` });
       if (mqttSet && sameAddress(l.host) !== sameAddress(mqttHost)) warnings.push({ ...place, message: `the WebSocket listener's address '${l.host ?? '*'}' is not imported: the node listens on one address for both ports` });
       if (!mqttSet) mqttHost = l.host;
     } else {
       mqttSet = true;
+      used.unshift(i);
       mqttHost = l.host;
       form.port = String(l.port);
     }
@@ -271,7 +276,16 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
   if (conf.persistence.location !== undefined) form.persistenceDir = conf.persistence.location;
 
   // Security: allow_anonymous as Mosquitto 2 reads it; the files' contents from the Node-RED host.
-  const sec = conf.security;
+  // per_listener_settings true: the security options of the listener the MQTT port comes from; the node
+  // has one set for both of its ports.
+  const sec = conf.listenerSecurity ? conf.listenerSecurity[used[0]] ?? {} : conf.security;
+  if (conf.listenerSecurity && used.length === 2) {
+    const key = (x: typeof sec): string => JSON.stringify([x.allowAnonymous, x.passwordFile?.path, x.aclFile?.path]);
+    const ws = conf.listenerSecurity[used[1]] ?? {};
+    if (key(ws) !== key(sec)) {
+      warnings.push({ ...listenerWhere(used[1]), message: `the WebSocket listener's own security options (per_listener_settings true) are not imported: the node has one set for both ports, those of the listener on port ${form.port}` });
+    }
+  }
   form.allowAnonymous = sec.allowAnonymous ?? !(sec.passwordFile || sec.aclFile);
   if (sec.passwordFile) form.users = importUsers(sec.passwordFile.path, sec.passwordFile.where, warnings);
   if (sec.aclFile) {
@@ -294,6 +308,8 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
   const warned = new Set(warnings.map((w) => `${w.file}:${w.line}`));
   for (const l of lines) {
     if (warned.has(`${l.file}:${l.line}`) || IMPORTED.has(l.option) || (l.bridge >= 0 && BRIDGE_IMPORTED.has(l.option))) continue;
+    // The node's bridges start with the broker, as 'start_type automatic' (the default) says.
+    if (l.option === 'start_type' && l.args.join(' ') === 'automatic') continue;
     const why = NOT_IMPORTED_BECAUSE[l.option] ?? "the broker node has no field for it (the engine's default is used)";
     const prefix = l.bridge < 0 ? '' : `bridge ${conf.bridges[l.bridge]?.options.name}: `;
     warnings.push({ file: l.file, line: l.line, message: `${prefix}option '${l.option}' is not imported: ${why}` });
@@ -344,7 +360,12 @@ function importBridge(b: BridgeOptions, lines: OptionLine[], connection: { file:
   };
   if (b.tls) {
     const t = b.tls;
-    const p = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : '');
+    // The reader gave back paths for the files it was asked to read; anything else (a bridge_capath
+    // directory read on its own) is named by its option.
+    const p = (v: unknown): string => {
+      const text = Buffer.isBuffer(v) ? v.toString('utf8') : '';
+      return text && !text.includes('\n') ? text : 'of bridge_capath';
+    };
     const files = [t.ca && `CA certificate ${p(t.ca)}`, t.cert && `certificate ${p(t.cert)}`, t.key && `private key ${p(t.key)}`].filter(Boolean);
     const option = ['bridge_cafile', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure'].find(has) ?? 'bridge_alpn';
     warn(

@@ -188,6 +188,28 @@ describe('Import mosquitto.conf: the admin endpoint', { skip }, () => {
     assert.equal(lines.length, 3);
   });
 
+  test("per_listener_settings true: the MQTT listener's security options are imported, the WebSocket listener's own are named", async () => {
+    const passwd = path.join(files.dir, 'passwd');
+    const text = ['per_listener_settings true', 'listener 1885', 'allow_anonymous false', `password_file ${passwd}`, 'listener 9003', 'protocol websockets', 'allow_anonymous true', ''].join('\n');
+    const { status, answer } = await post({ text });
+    assert.equal(status, 200);
+    assert.deepEqual([answer.form.port, answer.form.wsPort, answer.form.allowAnonymous], ['1885', '9003', false]);
+    assert.deepEqual(answer.form.users.map((u: { username: string }) => u.username), ['alice', 'bob']);
+    assert.deepEqual(answer.warnings.map((w) => w.line), [5]);
+    assert.match(answer.warnings[0].message, /WebSocket listener's own security options \(per_listener_settings true\) are not imported/);
+  });
+
+  test('bridge options without a field in the form are each named with their line; start_type automatic is what the node does', async () => {
+    const text = ['listener 1883', 'connection a', 'address h:1', 'topic x/# out', 'start_type automatic', 'connection b', 'address h:2', 'topic y/# out', 'start_type lazy', 'idle_timeout 30', 'bridge_bind_address 127.0.0.1', ''].join('\n');
+    const { answer } = await post({ text });
+    assert.equal(answer.ok, true);
+    assert.deepEqual(answer.warnings.map((w) => [w.line, w.message.startsWith('bridge b')]), [
+      [9, true],
+      [10, true],
+      [11, true],
+    ]);
+  });
+
   test('files the Node-RED host cannot read: a warning naming each, the rest imported', async () => {
     const text = ['listener 1883', 'password_file /nonexistent/passwd', 'acl_file /nonexistent/acl', ''].join('\n');
     const { status, answer } = await post({ text });
