@@ -6,6 +6,7 @@ import {
   PacketDecoder, ProtocolError, PublishEncoding, encode, encodedLength,
   type Packet, type ProtocolVersion, type PublishPacket, type PublishRecipient, type WillMessage,
 } from '../codec';
+import { publishRemainingLength, writePublishAt } from '../codec/publish-encoding';
 import type { BrokerCore } from './core';
 import { dispatch } from './dispatch';
 import type { ClientInfo } from './events';
@@ -28,6 +29,16 @@ const COPY_PAYLOAD_LIMIT = 4096;
  * writev entry per small packet costs more than copying it (fan-out, 10,000 retained messages).
  */
 const WRITE_CHUNK = 64 * 1024;
+
+/**
+ * Small PUBLISHes are encoded straight into this buffer, shared by all connections; the ones a
+ * connection writes one after another form one slice of it, so a burst costs no Buffer per packet.
+ * A slice handed to the socket is never written again: a full slab is replaced, not reused.
+ */
+const SLAB_SIZE = 16 * 1024;
+const SLAB_PACKET_LIMIT = 2048;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
 
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
@@ -69,7 +80,12 @@ export class Connection implements SessionOutlet, ClientHandle {
   private paused = false;
   /** Encoded packets written in this tick, sent together by flush() at its end. */
   private outgoing: Buffer[] | null = null;
+  /** Bytes of this tick's batch, the open slab slice included. */
   private outgoingBytes = 0;
+  /** This tick's latest PUBLISHes encoded into the slab: slab[sliceStart, sliceEnd), not yet in `outgoing`. */
+  private sliceSlab: Buffer | null = null;
+  private sliceStart = 0;
+  private sliceEnd = 0;
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -272,18 +288,52 @@ export class Connection implements SessionOutlet, ClientHandle {
   }
 
   private queue(buf: Buffer): void {
-    const out = this.outgoing;
-    if (out === null) {
-      this.outgoing = [buf];
-      process.nextTick(flushConnection, this);
-    } else {
-      out.push(buf);
-    }
-    this.outgoingBytes += buf.length;
-    this.bytesOut += buf.length;
-    this.core.stats.bytesSent += buf.length;
+    if (this.outgoingBytes === 0) process.nextTick(flushConnection, this);
+    this.closeSlice();
+    this.append(buf);
+    this.counted(buf.length);
+  }
+
+  private append(buf: Buffer): void {
+    if (this.outgoing === null) this.outgoing = [buf];
+    else this.outgoing.push(buf);
+  }
+
+  private counted(length: number): void {
+    this.outgoingBytes += length;
+    this.bytesOut += length;
+    this.core.stats.bytesSent += length;
     // a long burst (retained messages, a queue drained) starts going out while the rest is encoded
     if (this.outgoingBytes >= WRITE_CHUNK) this.flush();
+  }
+
+  /**
+   * Room for a small packet of `length` bytes in the slab, at the end of this connection's open slice
+   * when it can be; returns where it goes in `slab`. The caller writes it there, then calls counted().
+   */
+  private slabRoom(length: number): number {
+    if (this.outgoingBytes === 0) process.nextTick(flushConnection, this);
+    if (SLAB_SIZE - slabUsed < length) {
+      slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      slabUsed = 0;
+    }
+    if (this.sliceSlab !== slab || this.sliceEnd !== slabUsed) {
+      this.closeSlice();
+      this.sliceSlab = slab;
+      this.sliceStart = slabUsed;
+    }
+    const at = slabUsed;
+    slabUsed += length;
+    this.sliceEnd = slabUsed;
+    this.core.stats.messagesSent++;
+    return at;
+  }
+
+  private closeSlice(): void {
+    const s = this.sliceSlab;
+    if (s === null) return;
+    this.sliceSlab = null;
+    this.append(s.subarray(this.sliceStart, this.sliceEnd));
   }
 
   /** Bytes written and not yet taken by the peer: in the socket's buffer or still in this tick's batch. */
@@ -323,6 +373,7 @@ export class Connection implements SessionOutlet, ClientHandle {
    * a large payload as it is, in order.
    */
   flush(): void {
+    this.closeSlice();
     const out = this.outgoing;
     if (out === null) return;
     this.outgoing = null; // an idle connection holds no batch
@@ -372,6 +423,10 @@ export class Connection implements SessionOutlet, ClientHandle {
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     if (this.state !== ConnectionState.Connected) return true; // stays in flight for the next connection
     const message = delivery.message as EncodedMessage;
+    if (message.retainedPacket !== undefined && delivery.qos === 0 && delivery.retain && this.protocolVersion !== 5) {
+      this.sendRetainedPacket(message, message.retainedPacket);
+      return true;
+    }
     const r = this.recipient;
     r.protocolVersion = this.protocolVersion;
     r.qos = delivery.qos;
@@ -397,6 +452,21 @@ export class Connection implements SessionOutlet, ClientHandle {
     return true;
   }
 
+  /** A stored retained message to a 3.1.1 client at QoS 0: its packet as it was built when stored. */
+  private sendRetainedPacket(message: BrokerMessage, packet: Buffer): void {
+    if (this.core.listenerCount('packetOut') > 0) {
+      this.core.emit('packetOut', { type: 'publish', topic: message.topic, payload: message.payload, qos: 0, retain: true, dup: false }, this.id);
+    }
+    if (packet.length <= SLAB_PACKET_LIMIT) {
+      const at = this.slabRoom(packet.length);
+      slab.set(packet, at);
+      this.counted(packet.length);
+    } else {
+      this.write(packet);
+    }
+    this.core.stats.publishSent++;
+  }
+
   private sendPlain(message: EncodedMessage, r: PublishRecipient): boolean {
     message.sentOnce = true;
     let properties = r.protocolVersion === 5 ? message.properties : undefined;
@@ -416,10 +486,19 @@ export class Connection implements SessionOutlet, ClientHandle {
       packetId: r.packetId,
       properties,
     };
-    const buf = encode(packet, r.protocolVersion);
-    if (buf.length > this.clientMaximumPacketSize) return false;
+    const remaining = publishRemainingLength(packet, r.protocolVersion);
+    const length = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+    if (length > this.clientMaximumPacketSize) return false;
     if (this.core.listenerCount('packetOut') > 0) this.core.emit('packetOut', packet, this.id);
-    this.write(buf);
+    if (length <= SLAB_PACKET_LIMIT) {
+      const at = this.slabRoom(length);
+      writePublishAt(packet, r.protocolVersion, remaining, slab, at);
+      this.counted(length);
+    } else {
+      const buf = Buffer.allocUnsafe(length);
+      writePublishAt(packet, r.protocolVersion, remaining, buf, 0);
+      this.write(buf);
+    }
     return true;
   }
 

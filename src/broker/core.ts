@@ -6,7 +6,7 @@ import type { Connection } from './connection';
 import type { BrokerEvents, DropReason } from './events';
 import { LimitCounters } from './limits';
 import { Log } from './logger';
-import { type BrokerMessage, detachPayload } from './message';
+import { type BrokerMessage, keepRetained } from './message';
 import { type BrokerOptions, type ClientHandle, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
 import { Router } from './router';
 import { SESSION_NEVER_EXPIRES, Session, type SessionJournal } from './session';
@@ -80,7 +80,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
 
   storeRetained(message: BrokerMessage): void {
     // a zero-byte retained message removes the stored one and is itself not stored [MQTT-3.3.1-10], [MQTT-3.3.1-11]
-    detachPayload(message);
+    keepRetained(message);
     this.recordWrite(this.store.storeRetained(message), `retained ${message.topic}`);
   }
 

@@ -1,4 +1,5 @@
 // An application message as the broker routes it: what was published, once, shared by every recipient.
+import { variableByteIntegerLength, writeVariableByteInteger } from '../codec/primitives';
 import type { Properties, QoS } from '../codec/types';
 
 export interface BrokerMessage {
@@ -13,6 +14,11 @@ export interface BrokerMessage {
   expiresAt?: number;
   /** Client identifier of the publisher (No Local); undefined when the broker itself publishes. */
   origin?: string;
+  /**
+   * A stored retained message as its PUBLISH for 3.1 and 3.1.1 at QoS 0 with RETAIN 1, built once as
+   * it is stored (see keepRetained); `payload` is then a view into it. Read-only: shared by recipients.
+   */
+  retainedPacket?: Buffer;
 }
 
 /** Remaining Message Expiry Interval in whole seconds at `now`, or undefined when the message does not expire. */
@@ -32,8 +38,29 @@ export function isExpired(message: BrokerMessage, now: number): boolean {
  */
 export function detachPayload(message: BrokerMessage): void {
   const payload = message.payload;
-  if (payload.length === 0 || payload.buffer.byteLength === payload.length) return;
+  if (payload.length === 0 || payload.buffer.byteLength === payload.length || message.retainedPacket !== undefined) return;
   const copy = Buffer.allocUnsafeSlow(payload.length);
   payload.copy(copy);
   message.payload = copy;
+}
+
+/**
+ * A retained message about to be stored: instead of a bare copy of its payload (detachPayload), it gets
+ * the PUBLISH a 3.1.1 subscriber at QoS 0 receives, in one exact-size buffer, its payload a view into
+ * that. Each new subscription then copies the packet as it is rather than encoding it again.
+ */
+export function keepRetained(message: BrokerMessage): void {
+  const payload = message.payload;
+  if (payload.length === 0 || message.retainedPacket !== undefined) return; // an empty one is not stored [MQTT-3.3.1-10]
+  const topicLength = Buffer.byteLength(message.topic);
+  const remaining = 2 + topicLength + payload.length;
+  const packet = Buffer.allocUnsafeSlow(1 + variableByteIntegerLength(remaining) + remaining);
+  packet[0] = 0x31; // PUBLISH, QoS 0, RETAIN 1
+  let pos = writeVariableByteInteger(packet, 1, remaining);
+  packet[pos++] = topicLength >> 8;
+  packet[pos++] = topicLength & 0xff;
+  pos += packet.write(message.topic, pos, 'utf8');
+  packet.set(payload, pos);
+  message.payload = packet.subarray(pos);
+  message.retainedPacket = packet;
 }

@@ -7,7 +7,8 @@ import {
   writeFourByteInteger, writeTwoByteInteger, writeUtf8String, writeVariableByteInteger,
 } from './primitives';
 import { propertiesLength, writeProperties } from './properties';
-import { hasWildcard, publishFirstByte } from './packets/publish';
+import { hasWildcard, publish, publishFirstByte } from './packets/publish';
+import type { PublishPacket } from './types';
 
 const PUBLISH = PacketTypeCode.publish;
 const MESSAGE_EXPIRY_INTERVAL = 0x02, SUBSCRIPTION_IDENTIFIER = 0x0b, TOPIC_ALIAS = 0x23;
@@ -238,4 +239,21 @@ export class PublishEncoding {
     }
     return head;
   }
+}
+
+/**
+ * Remaining Length of a PUBLISH, with the checks `encode` makes (TypeError). With writePublishAt, a
+ * caller encodes into a buffer of its own, e.g. many small PUBLISHes one after another in one buffer.
+ */
+export function publishRemainingLength(packet: PublishPacket, protocolVersion: ProtocolVersion): number {
+  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocol version ${String(protocolVersion)} is not 3, 4 or 5`);
+  const remaining = publish.remainingLength(packet, protocolVersion);
+  if (remaining > MAX_VARIABLE_BYTE_INTEGER) throw new TypeError(`packet of ${remaining} bytes is too large for MQTT`);
+  return remaining;
+}
+
+/** Writes the whole PUBLISH (Remaining Length from publishRemainingLength) at buf[pos]; returns where it ends. */
+export function writePublishAt(packet: PublishPacket, protocolVersion: ProtocolVersion, remaining: number, buf: Buffer, pos: number): number {
+  buf[pos] = publish.firstByte(packet);
+  return publish.write(packet, protocolVersion, buf, writeVariableByteInteger(buf, pos + 1, remaining));
 }

@@ -82,6 +82,27 @@ for (const version of [4, 5] as const) {
       assert.ok(await sub.silentFor(200), 'nothing beyond the retained messages');
     });
 
+    test('retained messages on non-ASCII topics, empty, small and large payloads arrive intact at QoS 0 and 1 (3.1.1 [MQTT-3.3.5-1] / 5.0 [MQTT-3.3.4-1] minimum QoS)', async () => {
+      const { broker, port } = await start();
+      const base = `${uniqueId('utf')}/zürich/€`;
+      const payloads = [Buffer.from('ä'), Buffer.alloc(200, 7), Buffer.alloc(20_000, 9)];
+      for (let i = 0; i < payloads.length; i++) await broker.publish({ topic: `${base}/${i}`, payload: payloads[i], qos: 1, retain: true });
+      await broker.publish({ topic: `${base}/gone`, payload: 'x', retain: true });
+      await broker.publish({ topic: `${base}/gone`, payload: Buffer.alloc(0), retain: true });
+      for (const qos of [0, 1] as const) {
+        const sub = await raw(port, version);
+        await sub.subscribe(`${base}/#`, qos);
+        for (let i = 0; i < payloads.length; i++) {
+          const p = await sub.receive();
+          assert.equal(p.topic, `${base}/${i}`);
+          assert.deepEqual(p.payload, payloads[i]);
+          assert.equal(p.retain, true);
+          assert.equal(p.qos, qos);
+        }
+        assert.ok(await sub.silentFor(200), 'the removed retained message is not sent');
+      }
+    });
+
     test('QoS 1 retained messages keep to the in-flight window: the rest wait for PUBACKs (5.0 Receive Maximum [MQTT-3.3.4-9])', async () => {
       const window = 10;
       const { broker, port } = await start({ maxInflightMessages: window });
