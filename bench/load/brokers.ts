@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitForPort } from '../../test/helpers/net';
+import { freePort, waitForPort } from '../../test/helpers/net';
 import { stopChild, track } from './children';
 import { LoadConnection } from './load-connection';
 import { nodeRedProblem, nodeRedUnavailableReason, prepareNodeRedBroker } from './nodered-broker';
@@ -100,6 +100,19 @@ export function mosquittoVersion(): string {
  * node brokers (ours, Aedes, Node-RED), e.g. `--cpu-prof`.
  */
 export async function startBroker(kind: BrokerKind, port: number, nodeArgs: string[] = []): Promise<BrokerProcess> {
+  // Node-RED takes seconds from the port being picked to the node listening on it; on a busy
+  // machine an outgoing connection may take the port meanwhile. The node's error names it: pick another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(kind, port, nodeArgs);
+    } catch (err) {
+      if (kind !== 'node-red' || attempt === 3 || !(err as Error).message.split('\n')[0].includes(`port ${port}`)) throw err;
+      port = await freePort();
+    }
+  }
+}
+
+async function startOnce(kind: BrokerKind, port: number, nodeArgs: string[]): Promise<BrokerProcess> {
   let command: string[];
   let confDir: string | null = null;
   const writeConfig = (): string => {
@@ -127,8 +140,12 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
   }
   const child: ChildProcess = track(spawn('bash', ['-c', RAISE_FD_LIMIT, 'bench-broker', ...command], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
+  // Node-RED keeps running when the node fails to listen: its error line ends the wait.
+  let onProblem = (_problem: string): void => {};
   const collect = (d: Buffer): void => {
     output = (output + d.toString()).slice(-OUTPUT_LIMIT);
+    const problem = kind === 'node-red' ? nodeRedProblem(output) : null;
+    if (problem !== null) onProblem(problem);
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
@@ -147,9 +164,10 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
     },
   };
   try {
-    const exitedEarly = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`${kind} exited (${signal ?? code}) before accepting connections:\n${output}`))),
-    );
+    const exitedEarly = new Promise<never>((_, reject) => {
+      child.once('exit', (code, signal) => reject(new Error(`${kind} exited (${signal ?? code}) before accepting connections:\n${output}`)));
+      onProblem = (problem) => reject(new Error(`${problem}\n${output}`));
+    });
     exitedEarly.catch(() => {});
     await Promise.race([waitForPort(port, '127.0.0.1', kind === 'node-red' ? NODE_RED_START_TIMEOUT_MS : START_TIMEOUT_MS), exitedEarly]);
     // Accepting TCP is not enough: it must answer an MQTT CONNECT.
@@ -157,9 +175,9 @@ export async function startBroker(kind: BrokerKind, port: number, nodeArgs: stri
     probe.close();
   } catch (err) {
     await broker.stop();
-    // Node-RED keeps running when the node fails: its own log line says why, first.
+    // Node-RED's own log line says best why, first.
     const problem = kind === 'node-red' ? nodeRedProblem(output) : null;
-    throw problem === null ? err : new Error(`${problem}\n${(err as Error).message}\n${output}`);
+    throw problem === null || (err as Error).message.startsWith(problem) ? err : new Error(`${problem}\n${(err as Error).message}\n${output}`);
   }
   return broker;
 }

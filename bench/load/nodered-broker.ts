@@ -94,11 +94,15 @@ export async function prepareNodeRedBroker(port: number, nodeArgs: string[]): Pr
 }
 
 /**
- * The line of Node-RED's output that says why the broker did not come up (an error, a missing
- * node type), or null.
+ * What in Node-RED's output says the broker will not come up: an error line (the node's, naming
+ * the port when it cannot listen), or the flow waiting for node types that did not load; else null.
  */
 export function nodeRedProblem(output: string): string | null {
-  const lines = output.split('\n').map((l) => l.trim());
-  const line = lines.find((l) => /\[error\]/.test(l)) ?? lines.find((l) => /\[warn\]/.test(l) && /missing types|mqtt-hub/i.test(l));
-  return line === undefined ? null : line.replace(/^.*?\[(error|warn)\]\s*/, '');
+  const lines = output.split('\n');
+  const error = lines.find((l) => l.includes('[error]'));
+  if (error !== undefined) return error.replace(/^.*?\[error\]\s*/, '').trim();
+  const waiting = lines.findIndex((l) => l.includes('Waiting for missing types'));
+  if (waiting < 0) return null;
+  const types = lines.slice(waiting + 1).filter((l) => /\]\s+- /.test(l)).map((l) => l.replace(/^.*\]\s+- /, '').trim());
+  return `Node-RED did not load node types${types.length > 0 ? ` (${types.join(', ')})` : ''}: its flow waits for them`;
 }
