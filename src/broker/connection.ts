@@ -91,7 +91,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   private connectTimer: NodeJS.Timeout | undefined;
   /** Acknowledgements waiting for store writes, chained to keep their order. */
   private ackChain: Promise<void> | undefined;
-  private readonly recipient: PublishRecipient = { protocolVersion: 4, qos: 0, retain: false };
+  /** Per-recipient fields of the PUBLISH being sent, reused; created with the first one. */
+  private recipient: PublishRecipient | null = null;
 
   constructor(
     readonly core: BrokerCore,
@@ -103,25 +104,13 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    // Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer
-    // is gone, so 'close' always follows.
-    stream.on('error', (err: Error) => {
-      core.log.debug(`client ${this.label()} socket error: ${err.message}`);
-      this.close('socket-error');
-      stream.destroy();
-    });
-    stream.on('close', () => this.close('closed'));
-    stream.on('end', () => {
-      this.close('closed');
-      stream.destroy();
-    });
-    this.connectTimer = setTimeout(() => {
-      if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
-        core.log.info(`client ${this.label()} sent no CONNECT within ${core.options.connectTimeout} ms`);
-        this.close('connect-timeout');
-      }
-    }, core.options.connectTimeout);
+    // the listeners are shared functions that find the connection on the stream: no closures per connection
+    (stream as ConnectionStream)[CONNECTION] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamEnd);
+    this.connectTimer = setTimeout(checkConnectTimeout, core.options.connectTimeout, this);
     this.connectTimer.unref?.();
   }
 
@@ -143,7 +132,7 @@ export class Connection implements SessionOutlet, ClientHandle {
       connectedSince: this.connectedSince,
       keepalive: this.keepalive,
       username: this.username,
-      subscriptions: session?.subscriptions.size ?? 0,
+      subscriptions: session?.subscriptionCount ?? 0,
       inflight: session?.inflight.size ?? 0,
       queued: session?.queued ?? 0,
       bytesIn: this.bytesIn,
@@ -153,7 +142,7 @@ export class Connection implements SessionOutlet, ClientHandle {
 
   // ---- input ----
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.state === ConnectionState.Closed) return;
     this.bytesIn += chunk.length;
     this.core.stats.bytesReceived += chunk.length;
@@ -427,7 +416,7 @@ export class Connection implements SessionOutlet, ClientHandle {
       this.sendRetainedPacket(message, message.retainedPacket);
       return true;
     }
-    const r = this.recipient;
+    const r = (this.recipient ??= { protocolVersion: 4, qos: 0, retain: false });
     r.protocolVersion = this.protocolVersion;
     r.qos = delivery.qos;
     r.retain = delivery.retain;
@@ -616,6 +605,34 @@ export class Connection implements SessionOutlet, ClientHandle {
   }
 }
 
+const CONNECTION = Symbol('mqtt-hub connection');
+
+interface ConnectionStream extends Duplex {
+  [CONNECTION]: Connection;
+}
+
+function onStreamData(this: Duplex, chunk: Buffer): void {
+  (this as ConnectionStream)[CONNECTION].onData(chunk);
+}
+
+// Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer is
+// gone, so 'close' always follows.
+function onStreamError(this: Duplex, err: Error): void {
+  const connection = (this as ConnectionStream)[CONNECTION];
+  connection.core.log.debug(`client ${connection.label()} socket error: ${err.message}`);
+  connection.close('socket-error');
+  this.destroy();
+}
+
+function onStreamClose(this: Duplex): void {
+  (this as ConnectionStream)[CONNECTION].close('closed');
+}
+
+function onStreamEnd(this: Duplex): void {
+  (this as ConnectionStream)[CONNECTION].close('closed');
+  this.destroy();
+}
+
 function flushConnection(connection: Connection): void {
   connection.flush();
 }
@@ -627,6 +644,13 @@ function joined(out: Buffer[], start: number, end: number, size: number): Buffer
   let pos = 0;
   for (let i = start; i < end; i++) pos += out[i].copy(buf, pos);
   return buf;
+}
+
+function checkConnectTimeout(connection: Connection): void {
+  if (connection.state === ConnectionState.AwaitingConnect || connection.state === ConnectionState.Authenticating) {
+    connection.core.log.info(`client ${connection.label()} sent no CONNECT within ${connection.core.options.connectTimeout} ms`);
+    connection.close('connect-timeout');
+  }
 }
 
 function checkKeepalive(connection: Connection): void {

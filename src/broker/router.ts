@@ -34,6 +34,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
   }
 
   unsubscribeAll(session: Session): void {
+    if (session.subscriptionCount === 0) return;
     for (const topicFilter of session.subscriptions.keys()) this.tree.remove(topicFilter, session.clientId);
     session.subscriptions.clear();
   }
@@ -51,7 +52,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
       const qos = (message.qos < session.matchQos ? message.qos : session.matchQos) as QoS; // [MQTT-3.8.4-8]
       // 3.1.1 clears RETAIN on ordinary forwarding [MQTT-3.3.1-9]; 5.0 keeps it with Retain As Published [MQTT-3.3.1-12]
       const retain = message.retain && session.matchRetainAsPublished && session.protocolVersion === 5;
-      const ids = session.matchIds.length > 0 ? session.matchIds : undefined;
+      const ids = session.matchIds !== null && session.matchIds.length > 0 ? session.matchIds : undefined;
       session.deliver(message, qos, retain, ids, now);
       deliveries++;
     }
@@ -59,10 +60,13 @@ export class Router implements MatchVisitor<SessionSubscription> {
       const subscription = sharedMatched[i];
       const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
       const retain = message.retain && subscription.retainAsPublished && subscription.session.protocolVersion === 5;
-      const ids = subscription.session.matchIds;
-      ids.length = 0;
-      if (subscription.subscriptionIdentifier !== undefined) ids.push(subscription.subscriptionIdentifier);
-      subscription.session.deliver(message, qos, retain, ids.length > 0 ? ids : undefined, now);
+      let ids: number[] | undefined;
+      if (subscription.subscriptionIdentifier !== undefined) {
+        ids = subscription.session.matchIds ??= [];
+        ids.length = 0;
+        ids.push(subscription.subscriptionIdentifier);
+      }
+      subscription.session.deliver(message, qos, retain, ids, now);
       deliveries++;
     }
     matched.length = 0;
@@ -81,13 +85,13 @@ export class Router implements MatchVisitor<SessionSubscription> {
       session.matchStamp = this.stamp;
       session.matchQos = subscription.qos;
       session.matchRetainAsPublished = subscription.retainAsPublished;
-      session.matchIds.length = 0;
+      if (session.matchIds !== null) session.matchIds.length = 0;
       this.matched.push(session);
     } else {
       if (subscription.qos > session.matchQos) session.matchQos = subscription.qos;
       if (subscription.retainAsPublished) session.matchRetainAsPublished = true;
     }
-    if (subscription.subscriptionIdentifier !== undefined) session.matchIds.push(subscription.subscriptionIdentifier);
+    if (subscription.subscriptionIdentifier !== undefined) (session.matchIds ??= []).push(subscription.subscriptionIdentifier);
   }
 
   /** MatchVisitor: a shared subscription group matched; one member gets the message, online ones first. */

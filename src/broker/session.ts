@@ -61,13 +61,15 @@ export type ReadAuthorizer = (client: ClientHandle, topic: string, message: Brok
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
+/** What an idle session shows for its in-flight table before it has one. */
+const NO_INFLIGHT: ReadonlyMap<number, InflightEntry> = new Map();
+
 export class Session {
   outlet: SessionOutlet | null = null;
-  readonly subscriptions = new Map<string, SessionSubscription>();
-  /** Outbound QoS 1/2 by packet id, in the order they were first sent (Map keeps insertion order). */
-  readonly inflight = new Map<number, InflightEntry>();
-  /** Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come yet. */
-  readonly inboundQos2 = new Set<number>();
+  // The collections below are created on first use: an idle client's session holds none of them.
+  private subscriptionMap: Map<string, SessionSubscription> | null = null;
+  private inflightMap: Map<number, InflightEntry> | null = null;
+  private inboundQos2Set: Set<number> | null = null;
   /** Seconds the session outlives its connection; SESSION_NEVER_EXPIRES = forever. */
   sessionExpiryInterval = 0;
   /** Outbound in-flight window: min(client's Receive Maximum, maxInflightMessages). */
@@ -92,7 +94,7 @@ export class Session {
   matchStamp = 0;
   matchQos: QoS = 0;
   matchRetainAsPublished = false;
-  readonly matchIds: number[] = [];
+  matchIds: number[] | null = null;
 
   /** Payload bytes in the queue, bounded by maxQueuedBytes (0 = no bound). */
   queuedBytes = 0;
@@ -113,6 +115,30 @@ export class Session {
 
   get queued(): number {
     return this.queue.length - this.queueHead;
+  }
+
+  /** Subscriptions by topic filter. */
+  get subscriptions(): Map<string, SessionSubscription> {
+    return (this.subscriptionMap ??= new Map());
+  }
+
+  get subscriptionCount(): number {
+    return this.subscriptionMap === null ? 0 : this.subscriptionMap.size;
+  }
+
+  /** Outbound QoS 1/2 by packet id, in the order they were first sent (Map keeps insertion order). */
+  get inflight(): Map<number, InflightEntry> {
+    return (this.inflightMap ??= new Map());
+  }
+
+  /** Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come yet. */
+  get inboundQos2(): Set<number> {
+    return (this.inboundQos2Set ??= new Set());
+  }
+
+  /** The in-flight table as it is, without creating it. */
+  private get inflightNow(): ReadonlyMap<number, InflightEntry> {
+    return this.inflightMap ?? NO_INFLIGHT;
   }
 
   /**
@@ -138,7 +164,7 @@ export class Session {
       retain,
       subscriptionIdentifiers: subscriptionIdentifiers === undefined ? undefined : subscriptionIdentifiers.slice(),
     };
-    if (outlet !== null && this.queued === 0 && this.inflight.size < this.window) {
+    if (outlet !== null && this.queued === 0 && this.inflightNow.size < this.window) {
       this.send(delivery, now);
       return;
     }
@@ -159,7 +185,7 @@ export class Session {
 
   /** PUBACK for a QoS 1 delivery; false when no such delivery is in flight. */
   puback(packetId: number, now: number): boolean {
-    const entry = this.inflight.get(packetId);
+    const entry = this.inflightNow.get(packetId);
     if (entry === undefined || entry.qos !== 1) return false;
     this.inflight.delete(packetId);
     this.journal?.released(this, packetId);
@@ -172,7 +198,7 @@ export class Session {
    * flow [MQTT-4.3.3-4]. False when the packet id is unknown.
    */
   pubrec(packetId: number, reasonCode: number, now: number): boolean {
-    const entry = this.inflight.get(packetId);
+    const entry = this.inflightNow.get(packetId);
     if (entry === undefined || entry.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       this.inflight.delete(packetId);
@@ -190,7 +216,7 @@ export class Session {
 
   /** PUBCOMP ends a QoS 2 delivery; false when no PUBREL with that id is outstanding. */
   pubcomp(packetId: number, now: number): boolean {
-    const entry = this.inflight.get(packetId);
+    const entry = this.inflightNow.get(packetId);
     if (entry === undefined || entry.state !== 'pubrel') return false;
     this.inflight.delete(packetId);
     this.journal?.released(this, packetId);
@@ -206,7 +232,7 @@ export class Session {
     this.outlet = outlet;
     this.window = window;
     this.disconnectedAt = undefined;
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.inflightNow.values()) {
       if (entry.state === 'pubrel') outlet.sendPubrel(entry.packetId);
       else if (!outlet.sendPublish(entry, entry.packetId, true)) {
         this.inflight.delete(entry.packetId);
@@ -233,14 +259,14 @@ export class Session {
     this.queue = [];
     this.queueHead = 0;
     this.queuedBytes = 0;
-    this.inflight.clear();
-    this.inboundQos2.clear();
+    this.inflightMap = null;
+    this.inboundQos2Set = null;
   }
 
   /** Moves queued deliveries into the window while the client is connected; expired ones are dropped. */
   drain(now: number): void {
     let moved = 0;
-    while (this.outlet !== null && this.queueHead < this.queue.length && this.inflight.size < this.window) {
+    while (this.outlet !== null && this.queueHead < this.queue.length && this.inflightNow.size < this.window) {
       const delivery = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined as unknown as Delivery;
       this.queuedBytes -= delivery.message.payload.length;
@@ -287,7 +313,7 @@ export class Session {
     for (;;) {
       const id = this.nextPacketId;
       this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
+      if (!this.inflightNow.has(id)) return id;
     }
   }
 }

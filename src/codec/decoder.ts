@@ -15,6 +15,9 @@ export interface PacketDecoderOptions {
 export const MAX_PACKET_SIZE = 1 + 4 + MAX_VARIABLE_BYTE_INTEGER;
 const EMPTY = Buffer.alloc(0);
 
+/** One Reader for every decoder: a decode runs to its end before another starts, and keeps no state. */
+const reader = new Reader();
+
 /**
  * One decoder per connection. `push` the bytes as they arrive, then call `next()` until it returns
  * null (more bytes needed). `next()` never throws: a malformed packet comes back as a ProtocolError,
@@ -26,12 +29,11 @@ const EMPTY = Buffer.alloc(0);
 export class PacketDecoder {
   protocolVersion: ProtocolVersion;
   maximumPacketSize: number;
-  private readonly chunks: Buffer[] = [];
+  private chunks: Buffer[] = [];
   /** Offset of the first unread byte in chunks[0]. */
   private head = 0;
   private buffered = 0;
   private failure: ProtocolError | null = null;
-  private readonly reader = new Reader();
 
   constructor(options: PacketDecoderOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -98,13 +100,13 @@ export class PacketDecoder {
     }
     let packet: Packet;
     try {
-      packet = codec.decode(this.reader.reset(buf, start + i, start + total), first & 0x0f, this.protocolVersion);
+      packet = codec.decode(reader.reset(buf, start + i, start + total), first & 0x0f, this.protocolVersion);
     } catch (e) {
       const error = e instanceof ProtocolError ? e : malformed(`undecodable packet: ${(e as Error).message}`);
       if (error.protocolVersion !== undefined) this.protocolVersion = error.protocolVersion;
       return this.fail(error);
     } finally {
-      this.reader.buf = EMPTY; // keep no reference to the input
+      reader.buf = EMPTY; // keep no reference to the input
     }
     if (buf === c0) this.consumeFromFirst(total);
     if (packet.type === 'connect') this.protocolVersion = packet.protocolVersion;
@@ -140,7 +142,9 @@ export class PacketDecoder {
     this.head += n;
     this.buffered -= n;
     if (this.head === this.chunks[0].length) {
-      this.chunks.shift();
+      // the last chunk read: a fresh empty array, so an idle connection keeps no grown backing store
+      if (this.chunks.length === 1) this.chunks = [];
+      else this.chunks.shift();
       this.head = 0;
     }
   }
