@@ -21,6 +21,11 @@ import { isValidTopicName } from './topic-filter';
 
 
 const REASON_BAD_USERNAME_OR_PASSWORD = 0x86;
+/**
+ * The client count on the status at most this often: a burst of connects costs one update (a
+ * translation with a plural, a status event to the editor) instead of one per client.
+ */
+const CLIENT_STATUS_INTERVAL_MS = 250;
 const REASON_NOT_AUTHORIZED = 0x87;
 
 type AuthResult = boolean | { reasonCode: number };
@@ -42,6 +47,8 @@ export class BrokerController {
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private clientCount = 0;
+  private clientStatusTimer: NodeJS.Timeout | null = null;
+  private clientStatusShownAt = 0;
   private closing = false;
   /** What the editor's sidebar shows of this broker. */
   private readonly monitor: BrokerMonitor;
@@ -324,12 +331,26 @@ export class BrokerController {
     this.node.send({ topic, payload });
   }
 
+  /** Shows the count now, or once CLIENT_STATUS_INTERVAL_MS after the last update, whatever the count then is. */
   private showClients(): void {
+    if (this.clientStatusTimer !== null) return;
+    const wait = this.clientStatusShownAt + CLIENT_STATUS_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.showClientsNow();
+    this.clientStatusTimer = setTimeout(() => {
+      this.clientStatusTimer = null;
+      this.showClientsNow();
+    }, wait);
+  }
+
+  private showClientsNow(): void {
+    this.clientStatusShownAt = Date.now();
     showStatus(this.RED, this.node, 'connected', this.RED._('mqtt-hub-broker.status.clients', { count: this.clientCount }));
   }
 
   /** Gives every port back: Node-RED's upgrade hook, the TLS server, the broker (its clients get DISCONNECT). */
   private async release(): Promise<void> {
+    if (this.clientStatusTimer !== null) clearTimeout(this.clientStatusTimer);
+    this.clientStatusTimer = null;
     // Bridges first, while the broker still runs, so their sessions end cleanly.
     const bridges = this.bridges;
     this.bridges = [];
