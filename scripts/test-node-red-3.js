@@ -3,7 +3,7 @@
 // Runs the node tests (test helper flows over real sockets) against Node-RED 3.x, the oldest major
 // version package.json declares, instead of the 4.x dev dependency. Node-RED 3 is installed once
 // into .build/node-red-3 (ignored by git); the tests load it through MQTT_HUB_NODE_RED.
-// Usage: node scripts/test-node-red-3.js [--dist DIR] [filters]   (default filters: nodes/ reliability/nodered)
+// Usage: node scripts/test-node-red-3.js [--dist DIR] [filters]   (default filters: nodes/ reliability/nodered editor/)
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,7 +24,7 @@ console.error(`test-node-red-3: Node-RED ${version}`);
 
 const args = process.argv.slice(2);
 const hasFilter = args.some((a, i) => !a.startsWith('-') && args[i - 1] !== '--dist');
-const testArgs = hasFilter ? args : [...args, 'nodes/', 'reliability/nodered'];
+const testArgs = hasFilter ? args : [...args, 'nodes/', 'reliability/nodered', 'editor/'];
 const run = spawnSync(process.execPath, [path.join(__dirname, 'test.js'), ...testArgs], {
   stdio: 'inherit',
   env: { ...process.env, MQTT_HUB_NODE_RED: nodeRed },

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, waitForPort } from '../helpers/net';
+import { nodeRedDir } from '../nodes/node-red-process';
 
 // Code inside page.evaluate runs in the browser; the test compiles without the DOM library.
 declare const window: any;
@@ -78,7 +79,7 @@ describe('editor in headless Chromium', { skip }, () => {
       `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: false,
         logging: { console: { level: 'info' } }, telemetry: { enabled: false, updateNotification: false }, editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } } };\n`,
     );
-    const redJs = require.resolve('node-red/red.js', { paths: [projectRoot] });
+    const redJs = path.join(nodeRedDir, 'red.js');
     nodeRed = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
     nodeRed.stdout!.on('data', (d) => (output += d));
     nodeRed.stderr!.on('data', (d) => (output += d));
@@ -133,19 +134,23 @@ describe('editor in headless Chromium', { skip }, () => {
       const RED = window.RED;
       const z = RED.workspaces.active();
       RED.view.importNodes([
-        { id: 'edBroker', type: 'mqtt-hub-broker', z, name: 'editor broker', bind: 'loopback', port: String(port), sysInterval: '0', x: 160, y: 80, wires: [[]] },
+        { id: 'edBroker', type: 'mqtt-hub-broker', z, name: 'editor broker', bind: 'loopback', port: String(port), sysInterval: '0', x: 360, y: 80, wires: [[]] },
         { id: 'edConn', type: 'mqtt-hub-connection', serverType: 'broker-node', brokerNode: 'edBroker', protocolVersion: '5' },
-        { id: 'edInject', type: 'inject', z, name: 'go', props: [{ p: 'payload' }], payload: 'hello from the editor', payloadType: 'str', repeat: '', once: false, topic: '', x: 140, y: 160, wires: [['edOut']] },
-        { id: 'edOut', type: 'mqtt-hub-out', z, broker: 'edConn', topic: '', qos: '', retain: '', queueSize: '100', x: 380, y: 160, wires: [] },
-        { id: 'edIn', type: 'mqtt-hub-in', z, broker: 'edConn', topic: '', qos: '2', datatype: 'auto-detect', x: 140, y: 240, wires: [['edDebug']] },
-        { id: 'edDebug', type: 'debug', z, name: 'seen', active: true, tosidebar: true, complete: 'true', targetType: 'full', x: 380, y: 240, wires: [] },
+        { id: 'edInject', type: 'inject', z, name: 'go', props: [{ p: 'payload' }], payload: 'hello from the editor', payloadType: 'str', repeat: '', once: false, topic: '', x: 340, y: 160, wires: [['edOut']] },
+        { id: 'edOut', type: 'mqtt-hub-out', z, broker: 'edConn', topic: '', qos: '', retain: '', queueSize: '100', x: 580, y: 160, wires: [] },
+        { id: 'edIn', type: 'mqtt-hub-in', z, broker: 'edConn', topic: '', qos: '2', datatype: 'auto-detect', x: 340, y: 240, wires: [['edDebug']] },
+        { id: 'edDebug', type: 'debug', z, name: 'seen', active: true, tosidebar: true, complete: 'true', targetType: 'full', x: 580, y: 240, wires: [] },
       ], { generateIds: false, touchImport: true });
+      // The import puts the flow at the mouse (Node-RED 3 at the workspace's left edge, under the
+      // palette's shadow): place the nodes clear of it, so the inject button can be pressed.
+      const places: Record<string, [number, number]> = { edBroker: [360, 80], edInject: [340, 160], edOut: [580, 160], edIn: [340, 240], edDebug: [580, 240] };
+      for (const [id, [x, y]] of Object.entries(places)) Object.assign(RED.nodes.node(id), { x, y, dirty: true });
+      RED.view.redraw(true);
     }, brokerPort);
 
     // The in node: an invalid filter is flagged in the form, a valid one saves.
     await page.evaluate(() => window.RED.editor.edit(window.RED.nodes.node('edIn')));
     await page.waitForSelector('#node-input-topic', { state: 'visible' });
-    console.log("step: in form open");
     await page.fill('#node-input-topic', 'editor/#/bad');
     await page.locator('#node-input-topic').dispatchEvent('change');
     await page.waitForFunction(() => document.querySelector('#node-input-topic')!.classList.contains('input-error'));

@@ -8,12 +8,11 @@ import mqtt from 'mqtt';
 import { makeTestCerts, type TestCerts } from '../helpers/certs';
 import { disposeMosquitto, mosquittoAvailable, startMosquitto, type MosquittoInstance } from '../helpers/mosquitto';
 import { freePort, waitUntil } from '../helpers/net';
-import { allNodes, helper, logLines, trackStatuses, waitForStatus } from './harness';
+import { allNodes, coreNode, helper, logLines, trackStatuses, waitForStatus } from './harness';
 
 trackStatuses();
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tlsNode = require('@node-red/nodes/core/network/05-tls.js') as (RED: unknown) => void;
+const tlsNode = coreNode('network/05-tls.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readBrokerSettings } = require(path.join(__dirname, '../../nodes/lib/broker-settings.js')) as {
   readBrokerSettings(config: Record<string, unknown>, credentials?: Record<string, string>): { bridges: Array<Record<string, unknown>> };

@@ -14,6 +14,11 @@ export const projectRoot = [process.cwd(), path.resolve(dist, '..'), path.resolv
   (d) => fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'node_modules', 'node-red')),
 )!;
 
+/** The Node-RED package under test: MQTT_HUB_NODE_RED (scripts/test-node-red-3.js), or the dev dependency. */
+export const nodeRedDir = process.env.MQTT_HUB_NODE_RED
+  ? path.resolve(process.env.MQTT_HUB_NODE_RED)
+  : path.dirname(require.resolve('node-red/package.json', { paths: [projectRoot] }));
+
 export interface NodeRedUser {
   username: string;
   password: string;
@@ -61,7 +66,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedProc
   let adminAuth = '';
   if (options.users?.length) {
     // Node-RED's own bcrypt, so the hashes match what it checks.
-    const bcrypt = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [projectRoot] }))] })) as {
+    const bcrypt = require(require.resolve('bcryptjs', { paths: [nodeRedDir] })) as {
       hashSync(s: string, rounds: number): string;
     };
     const users = options.users.map((u) => ({ username: u.username, password: bcrypt.hashSync(u.password, 4), permissions: u.permissions }));
@@ -73,7 +78,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedProc
       logging: { console: { level: 'info' } }, telemetry: { enabled: false, updateNotification: false },
       editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } } };\n`,
   );
-  const redJs = require.resolve('node-red/red.js', { paths: [projectRoot] });
+  const redJs = path.join(nodeRedDir, 'red.js');
   const child: ChildProcess = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
