@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createBridge, createEngineBroker, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, burnVerifyTime, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -27,6 +27,8 @@ const REASON_BAD_USERNAME_OR_PASSWORD = 0x86;
  */
 const CLIENT_STATUS_INTERVAL_MS = 250;
 const REASON_NOT_AUTHORIZED = 0x87;
+/** A refused login waits this long for its CONNACK, to slow password guessing (as the CLI's broker does). */
+const LOGIN_FAILURE_DELAY_MS = 1000;
 
 type AuthResult = boolean | { reasonCode: number };
 
@@ -48,6 +50,8 @@ export class BrokerController {
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private clientCount = 0;
   private clientStatusTimer: NodeJS.Timeout | null = null;
+  /** Refused logins waiting out their delay: released when the node closes. */
+  private readonly pendingRefusals = new Set<() => void>();
   private clientStatusShownAt = 0;
   private closing = false;
   /** What the editor's sidebar shows of this broker. */
@@ -249,7 +253,7 @@ export class BrokerController {
       maxQueuedMessages: s.maxQueuedMessages,
       maxInflightMessages: s.maxInflightMessages,
       logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
-      authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.authenticate(username, password)),
+      authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.login(client, username, password)),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
     if (s.messageSizeLimit > 0) options.messageSizeLimit = s.messageSizeLimit;
@@ -273,6 +277,28 @@ export class BrokerController {
     return client.address === 'bridge' && this.bridgeClientIds.has(client.id);
   }
 
+  /** The users' verdict; a refusal is logged with the client and answered after a delay. */
+  private login(client: ClientHandle, username: string | undefined, password: Buffer | undefined): AuthResult | Promise<AuthResult> {
+    const verdict = this.authenticate(username, password);
+    if (verdict instanceof Promise) return verdict.then((v) => (v === true ? true : this.refuseLogin(client, username, v)));
+    return verdict === true ? true : this.refuseLogin(client, username, verdict);
+  }
+
+  private refuseLogin(client: ClientHandle, username: string | undefined, verdict: AuthResult): Promise<AuthResult> {
+    const why = username === undefined ? 'anonymous access is not allowed' : `bad username or password for "${username}"`;
+    this.node.warn(`login refused for client ${client.id} from ${client.address}: ${why}`);
+    return new Promise((resolve) => {
+      // Released at once when the node closes, so no timer outlives it.
+      const release = (): void => {
+        clearTimeout(timer);
+        this.pendingRefusals.delete(release);
+        resolve(verdict);
+      };
+      const timer = setTimeout(release, LOGIN_FAILURE_DELAY_MS);
+      this.pendingRefusals.add(release);
+    });
+  }
+
   private authenticate(username: string | undefined, password: Buffer | undefined): AuthResult | Promise<AuthResult> {
     const s = this.settings;
     if (username === undefined) return s.allowAnonymous ? true : { reasonCode: REASON_NOT_AUTHORIZED };
@@ -281,6 +307,8 @@ export class BrokerController {
     const given = password ? password.toString('utf8') : '';
     // A user imported from a password_file: its Mosquitto hash verifies the password.
     if (user?.hash !== undefined) return verifyPassword(given, user.hash).then((ok) => (ok ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD }));
+    // An unknown name costs a hash check when some users have hashes, so timing does not tell which exist.
+    if (user === undefined && s.users.some((u) => u.hash !== undefined)) return burnVerifyTime(given).then(() => ({ reasonCode: REASON_BAD_USERNAME_OR_PASSWORD }));
     // Compare even for an unknown user, so the answer takes the same time either way.
     const ok = sameSecret(user?.password ?? '\u0000', given) && !!user;
     return ok ? true : { reasonCode: REASON_BAD_USERNAME_OR_PASSWORD };
@@ -351,6 +379,7 @@ export class BrokerController {
   private async release(): Promise<void> {
     if (this.clientStatusTimer !== null) clearTimeout(this.clientStatusTimer);
     this.clientStatusTimer = null;
+    for (const release of [...this.pendingRefusals]) release();
     // Bridges first, while the broker still runs, so their sessions end cleanly.
     const bridges = this.bridges;
     this.bridges = [];

@@ -1,5 +1,6 @@
 // Authentication (password_file) and authorization (acl_file) in Mosquitto's formats.
 export {
+  burnVerifyTime,
   DEFAULT_ITERATIONS,
   formatPasswordHash,
   hashPassword,

@@ -129,8 +129,14 @@ describe('mqtt-hub-broker node', () => {
     await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
     const url = `mqtt://127.0.0.1:${port}`;
     await assert.rejects(client(url), (err: Error & { code?: number }) => err.code === 0x87, 'anonymous refused: Not authorized');
+    const refusedAt = Date.now();
     await assert.rejects(client(url, { username: 'plc', password: 'wrong' }), (err: Error & { code?: number }) => err.code === 0x86, 'bad password');
+    // A refusal is answered after a delay that slows guessing, and logged with the client
+    assert.ok(Date.now() - refusedAt >= 900, `refused after ${Date.now() - refusedAt} ms`);
     await assert.rejects(client(url, { username: 'other', password: 's3cret' }), (err: Error & { code?: number }) => err.code === 0x86, 'unknown user');
+    const refusals = logLines().filter((l) => /login refused/.test(l.msg)).map((l) => l.msg);
+    assert.equal(refusals.length, 3, refusals.join('\n'));
+    assert.match(refusals[1], /from 127\.0\.0\.1:\d+: bad username or password for "plc"/);
     const ok = await client(url, { username: 'plc', password: 's3cret' });
     assert.ok(ok.connected);
   });
