@@ -14,13 +14,13 @@ import type { Browser, Page } from 'playwright-core';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { freePort } from '../helpers/net';
 import { projectRoot, startNodeRed, type NodeRedProcess } from '../nodes/node-red-process';
+import { chromiumMissing, launchChromium, openPage, screenshotDir } from './browser';
 
 // Code inside page.evaluate runs in the browser; the test compiles without the DOM library.
 declare const window: any;
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = !fs.existsSync(chromiumPath) ? `${chromiumPath} is missing` : !mosquittoAvailable() ? 'mosquitto_passwd is not installed' : false;
-const screenshots = path.join(projectRoot, 'test-output', 'editor');
+const skip = chromiumMissing || (!mosquittoAvailable() && 'mosquitto_passwd is not installed');
+const screenshots = screenshotDir(projectRoot, 'editor');
 
 describe('broker form: Import mosquitto.conf in headless Chromium', { skip }, () => {
   let red: NodeRedProcess;
@@ -67,12 +67,7 @@ describe('broker form: Import mosquitto.conf in headless Chromium', { skip }, ()
       ],
     });
     await red.waitForOutput(new RegExp(`Broker listening on 127\\.0\\.0\\.1:${nodePort}`));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    fs.mkdirSync(screenshots, { recursive: true });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -83,15 +78,7 @@ describe('broker form: Import mosquitto.conf in headless Chromium', { skip }, ()
   });
 
   async function openEditor(locale: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale, viewport: { width: 1400, height: 1000 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(red.baseUrl);
+    const { page, problems } = await openPage(browser, red.baseUrl, { locale, viewport: { width: 1400, height: 1000 } });
     await page.waitForFunction(() => !!(window.RED && window.RED.nodes && window.RED.nodes.node('gw')), undefined, { timeout: 20_000 });
     await page.evaluate(() => window.RED.editor.edit(window.RED.nodes.node('gw')));
     await page.waitForSelector('#mqtt-hub-broker-import-button', { state: 'visible' });

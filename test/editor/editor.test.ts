@@ -10,19 +10,19 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, waitForPort } from '../helpers/net';
 import { nodeRedDir } from '../nodes/node-red-process';
+import { chromiumMissing, launchChromium, openPage, screenshotDir } from './browser';
 
 // Code inside page.evaluate runs in the browser; the test compiles without the DOM library.
 declare const window: any;
 declare const document: any;
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = fs.existsSync(chromiumPath) ? false : `${chromiumPath} is missing (.ci/run installs Debian's chromium)`;
+const skip = chromiumMissing && `${chromiumMissing} (.ci/run installs Debian's chromium)`;
 
 /** The build under test: this file sits in <dist>/test/editor/. */
 const dist = path.resolve(__dirname, '../..');
 /** The project (package.json, examples, icons, node_modules), found from the working directory or the build. */
 const projectRoot = [process.cwd(), path.resolve(dist, '..')].find((d) => fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'node_modules', 'node-red')))!;
-const screenshots = path.join(projectRoot, 'test-output', 'editor');
+const screenshots = screenshotDir(projectRoot, 'editor');
 
 /** Packs the build under test the way `npm pack` ships it, and installs the tarball into `userDir`. */
 function installFromTarball(userDir: string): string {
@@ -85,12 +85,7 @@ describe('editor in headless Chromium', { skip }, () => {
     nodeRed.stderr!.on('data', (d) => (output += d));
     await waitForPort(port, '127.0.0.1', 20_000);
     baseUrl = `http://127.0.0.1:${port}/`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    fs.mkdirSync(screenshots, { recursive: true });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -105,15 +100,7 @@ describe('editor in headless Chromium', { skip }, () => {
   });
 
   async function openEditor(locale: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale, viewport: { width: 1400, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(baseUrl);
+    const { page, problems } = await openPage(browser, baseUrl, { locale, viewport: { width: 1400, height: 900 } });
     await page.waitForSelector('#red-ui-palette-container .red-ui-palette-node', { timeout: 20_000 });
     await page.waitForFunction(() => !!(window.RED && window.RED.workspaces && window.RED.workspaces.active() && window.RED.nodes.getType('mqtt-hub-in')), undefined, { timeout: 20_000 });
     return { page, problems };

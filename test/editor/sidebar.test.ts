@@ -11,14 +11,14 @@ import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, waitUntil } from '../helpers/net';
 import { projectRoot, startNodeRed, type NodeRedProcess } from '../nodes/node-red-process';
+import { chromiumMissing, launchChromium, openPage, screenshotDir } from './browser';
 
 // Code inside page.evaluate runs in the browser; the test compiles without the DOM library.
 declare const window: any;
 declare const document: any;
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = fs.existsSync(chromiumPath) ? false : `${chromiumPath} is missing`;
-const screenshots = path.join(projectRoot, 'test-output', 'sidebar');
+const skip = chromiumMissing;
+const screenshots = screenshotDir(projectRoot, 'sidebar');
 
 describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
   let red: NodeRedProcess;
@@ -44,12 +44,7 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
     adminToken = await red.login('admin', 'admin-pw');
     viewerToken = await red.login('viewer', 'viewer-pw', 'read');
     await red.waitForOutput(new RegExp(`Broker listening on 127\\.0\\.0\\.1:${port}`));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    fs.mkdirSync(screenshots, { recursive: true });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -60,19 +55,7 @@ describe('mqtt-hub sidebar in headless Chromium', { skip }, () => {
 
   /** The editor, logged in: the token goes where the editor keeps it after its own login dialog. */
   async function openEditor(locale: string, token = adminToken): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale, viewport: { width: 1500, height: 950 } });
-    await context.addInitScript((t: string) => {
-      window.localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, expires_in: 604800, token_type: 'Bearer' }));
-    }, token);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => void d.accept());
-    await page.goto(red.baseUrl);
+    const { page, problems } = await openPage(browser, red.baseUrl, { locale, viewport: { width: 1500, height: 950 }, token, acceptDialogs: true });
     await page.waitForFunction(() => !!(window.RED && window.RED.nodes && window.RED.nodes.node('hub') && document.querySelector('#red-ui-tab-mqtt-hub')), undefined, { timeout: 20_000 });
     return { page, problems };
   }
