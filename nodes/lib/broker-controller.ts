@@ -32,6 +32,23 @@ const LOGIN_FAILURE_DELAY_MS = 1000;
 
 type AuthResult = boolean | { reasonCode: number };
 
+/** Node-RED's log levels (@node-red/util's log.js): a greater one is more verbose; info is the default. */
+const NODE_RED_LOG_LEVELS: Record<string, number> = { off: 1, fatal: 10, error: 20, warn: 30, info: 40, debug: 50, trace: 60 };
+
+/**
+ * The most verbose level any of Node-RED's loggers shows, from settings.logging. Lines past it are
+ * not worth building: Node-RED makes an Error, with its stack, for every node.log and node.debug.
+ */
+export function shownLogLevel(logging: unknown): number {
+  const loggers = logging !== null && typeof logging === 'object' ? Object.values(logging as Record<string, unknown>) : [];
+  if (loggers.length === 0) return NODE_RED_LOG_LEVELS.info;
+  const level = (l: unknown): number => {
+    const name = l !== null && typeof l === 'object' ? (l as { level?: unknown }).level : undefined;
+    return (typeof name === 'string' && NODE_RED_LOG_LEVELS[name]) || NODE_RED_LOG_LEVELS.info;
+  };
+  return Math.max(...loggers.map(level));
+}
+
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -48,6 +65,9 @@ export class BrokerController {
   private tlsServer: tls.Server | null = null;
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  /** Whether any of Node-RED's loggers shows info lines (a client leaving, the engine's connect line). */
+  private readonly logsInfo: boolean;
+  private readonly logsDebug: boolean;
   private clientCount = 0;
   private clientStatusTimer: NodeJS.Timeout | null = null;
   /** Refused logins waiting out their delay: released when the node closes. */
@@ -63,6 +83,9 @@ export class BrokerController {
     private readonly settings: BrokerSettings,
   ) {
     this.bridgeClientIds = new Set(settings.bridges.map(({ tlsConfig, ...b }) => resolveBridgeOptions(tlsConfig ? { ...b, tls: {} } : b).localClientId));
+    const shown = shownLogLevel(RED.settings.logging);
+    this.logsInfo = shown >= NODE_RED_LOG_LEVELS.info;
+    this.logsDebug = shown >= NODE_RED_LOG_LEVELS.debug;
     this.monitor = new BrokerMonitor(RED, node);
     addMonitor(this.monitor);
   }
@@ -252,7 +275,8 @@ export class BrokerController {
       maxConnections: s.maxConnections,
       maxQueuedMessages: s.maxQueuedMessages,
       maxInflightMessages: s.maxInflightMessages,
-      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+      // A level no logger shows is left out, so the engine does not build its lines.
+      logger: { debug: this.logsDebug ? log('debug') : undefined, info: this.logsInfo ? log('info') : undefined, warn: log('warn'), error: log('error') },
       authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.login(client, username, password)),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
@@ -329,7 +353,7 @@ export class BrokerController {
     broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
       this.clientCount = Math.max(0, this.clientCount - 1);
       if (!this.closing) this.showClients();
-      this.node.log(this.RED._('mqtt-hub-broker.log.clientDisconnected', { clientId: client.id, address: client.address, reason }));
+      if (this.logsInfo) this.node.log(this.RED._('mqtt-hub-broker.log.clientDisconnected', { clientId: client.id, address: client.address, reason }));
       this.emitEvent('clientDisconnected', { clientId: client.id, address: client.address, reason });
     });
     broker.on('subscribed', (clientId: string, subscriptions: Subscription[]) => {
