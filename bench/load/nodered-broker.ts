@@ -81,7 +81,9 @@ export async function prepareNodeRedBroker(port: number, nodeArgs: string[]): Pr
       uiPort: await freePort(),
       flowFile: 'flows.json',
       credentialSecret: false,
-      logging: { console: { level: 'info' } },
+      // Problems only, as the CLI's `log_type error` and `connection_messages false`: at info the
+      // node logs every client connecting and leaving, as Mosquitto does by default.
+      logging: { console: { level: 'warn' } },
       telemetry: { enabled: false, updateNotification: false },
       editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
     };
