@@ -60,6 +60,8 @@ export class Connection implements SessionOutlet, ClientHandle {
   session: Session | null = null;
   will: WillMessage | undefined;
   connectedSince = 0;
+  /** When the stream came, for the CONNECT deadline. */
+  readonly openedAt = Date.now();
   bytesIn = 0;
   bytesOut = 0;
   /** 5.0 limits the client declared in CONNECT. */
@@ -88,7 +90,6 @@ export class Connection implements SessionOutlet, ClientHandle {
   private sliceEnd = 0;
   private lastActivity = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
   /** Acknowledgements waiting for store writes, chained to keep their order. */
   private ackChain: Promise<void> | undefined;
   /** Per-recipient fields of the PUBLISH being sent, reused; created with the first one. */
@@ -110,8 +111,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     stream.on('error', onStreamError);
     stream.on('close', onStreamClose);
     stream.on('end', onStreamEnd);
-    this.connectTimer = setTimeout(checkConnectTimeout, core.options.connectTimeout, this);
-    this.connectTimer.unref?.();
+    core.connectDeadlines.add(this);
   }
 
   label(): string {
@@ -545,16 +545,18 @@ export class Connection implements SessionOutlet, ClientHandle {
   // ---- timers ----
 
   connectAccepted(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+    this.core.connectDeadlines.delete(this);
     this.connectedSince = Date.now();
     this.lastActivity = this.connectedSince;
     if (this.keepalive > 0) this.scheduleKeepalive(this.keepalive * 1500);
   }
 
-  clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+  /** No CONNECT within connectTimeout (see ConnectDeadlines). */
+  connectTimedOut(): void {
+    if (this.state === ConnectionState.AwaitingConnect || this.state === ConnectionState.Authenticating) {
+      this.core.log.info(`client ${this.label()} sent no CONNECT within ${this.core.options.connectTimeout} ms`);
+      this.close('connect-timeout');
+    }
   }
 
   /** One timer per connection, re-armed only when it fires: no timer reset per packet. */
@@ -594,7 +596,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     }
     this.state = ConnectionState.Closed;
     if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
-    this.clearConnectTimer();
+    this.core.connectDeadlines.delete(this);
     this.flush();
     this.stream.end();
     // a peer that never reads would keep the socket forever: destroy after a grace period
@@ -644,13 +646,6 @@ function joined(out: Buffer[], start: number, end: number, size: number): Buffer
   let pos = 0;
   for (let i = start; i < end; i++) pos += out[i].copy(buf, pos);
   return buf;
-}
-
-function checkConnectTimeout(connection: Connection): void {
-  if (connection.state === ConnectionState.AwaitingConnect || connection.state === ConnectionState.Authenticating) {
-    connection.core.log.info(`client ${connection.label()} sent no CONNECT within ${connection.core.options.connectTimeout} ms`);
-    connection.close('connect-timeout');
-  }
 }
 
 function checkKeepalive(connection: Connection): void {

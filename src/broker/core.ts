@@ -2,6 +2,7 @@
 // Connections enter through `Broker.handle` (broker.ts); handlers reach the engine through this class.
 import { EventEmitter } from 'node:events';
 import type { Properties, PublishPacket, QoS, WillMessage } from '../codec';
+import { ConnectDeadlines } from './connect-deadlines';
 import type { Connection } from './connection';
 import type { BrokerEvents, DropReason } from './events';
 import { LimitCounters } from './limits';
@@ -31,6 +32,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   readonly clientsById = new Map<string, Connection>();
   /** Every open connection, CONNECT received or not. */
   readonly connections = new Set<Connection>();
+  /** Connections still waiting for their CONNECT, under one shared timer. */
+  readonly connectDeadlines: ConnectDeadlines;
   /** True when the store was given in the options: sessions are then saved to it and restored. */
   readonly persistent: boolean;
   /** Retained messages as the store counted them at the last $SYS round (or listen()). */
@@ -49,6 +52,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.limits = new LimitCounters(this.log);
     this.store = options.store ?? new MemoryStore();
     this.persistent = options.store !== undefined;
+    this.connectDeadlines = new ConnectDeadlines(this.options.connectTimeout, (c) => c.connectTimedOut());
     // an 'error' event without a listener would throw: log instead
     this.on('error', () => undefined);
     const o = this.options;
