@@ -22,6 +22,8 @@ export interface BrokerProcess {
   pid: number;
   /** Resident set size now, in bytes. */
   residentBytes(): number;
+  /** The temporary folder of its mosquitto.conf or of Node-RED's user dir (null for Aedes); removed on stop. */
+  dir: string | null;
   /** What the broker printed (the last 64 KB). */
   output(): string;
   stop(): Promise<void>;
@@ -156,6 +158,7 @@ async function startOnce(kind: BrokerKind, port: number, nodeArgs: string[]): Pr
     kind,
     port,
     pid: child.pid!,
+    dir: confDir,
     residentBytes: () => residentBytes(child.pid!),
     output: () => output,
     stop: async () => {
