@@ -2,7 +2,8 @@
 // all driven by the same load generator (raw sockets + mqtt-packet, in processes of its own). Rounds
 // are interleaved (A, B, C, then again) and each cell is the median of its rounds; ratio columns are
 // ours / theirs from this same run. Our broker node in a running Node-RED is measured the same way,
-// against our CLI, to show what the Node-RED glue costs.
+// against our CLI, to show what the Node-RED glue costs (in the full run; --quick leaves it out
+// unless --brokers names it).
 //
 // Through the runner: `npm run bench -- broker [--quick]`. Alone, with more control:
 //   node dist/bench/broker.bench.js [--quick | --smoke] [--brokers=mqtt-hub,aedes,mosquitto,node-red]
@@ -24,7 +25,10 @@ import type { BenchOptions, BenchResult } from './types';
 export interface BrokerBenchOptions extends BenchOptions {
   /** Tiny windows and counts, for the harness's own test. */
   smoke?: boolean;
-  /** Brokers to run (default all four); unavailable ones are skipped with a note. */
+  /**
+   * Brokers to run (default all four; with `quick`, all but Node-RED, whose start and rounds would
+   * take the quick run past three minutes); unavailable ones are skipped with a note.
+   */
   brokers?: BrokerKind[];
   /** Scenario keys to run (default all). */
   scenarios?: string[];
@@ -40,6 +44,7 @@ export interface BrokerBenchOptions extends BenchOptions {
 }
 
 const ALL_BROKERS: BrokerKind[] = ['mqtt-hub', 'aedes', 'mosquitto', 'node-red'];
+const QUICK_BROKERS: BrokerKind[] = ['mqtt-hub', 'aedes', 'mosquitto'];
 /** Our broker, in its CLI and in Node-RED: started once to check it runs, and profiled with --cpu-prof. */
 const OURS: BrokerKind[] = ['mqtt-hub', 'node-red'];
 
@@ -103,7 +108,9 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
   const loadBefore = os.loadavg()[0];
   try {
     const brokers: BrokerKind[] = [];
-    for (const kind of opts.brokers ?? ALL_BROKERS) {
+    const asked = opts.brokers ?? (opts.quick || opts.smoke ? QUICK_BROKERS : ALL_BROKERS);
+    if (!asked.includes('node-red')) notes.push(`${BROKER_LABELS['node-red']} not run (add it with --brokers=${[...asked, 'node-red'].join(',')}).`);
+    for (const kind of asked) {
       const reason = OURS.includes(kind) ? await probe(kind) : unavailableReason(kind);
       if (reason === null) brokers.push(kind);
       else notes.push(`${BROKER_LABELS[kind]} skipped: ${reason}`);
@@ -143,7 +150,7 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
     }
     const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`;
     notes.push(`Machine: ${os.cpus().length} cores, 1-minute load average ${load}; a load above the core count means other work shared the cores and the absolute numbers are low and noisy; the interleaved ratios hold better.`);
-    const withNodeRed = (opts.brokers ?? ALL_BROKERS).includes('node-red');
+    const withNodeRed = asked.includes('node-red');
     return tabulate(scenarios, brokers, samples, settings, notes, opts.pin === true, withNodeRed);
   } finally {
     await stopAll();
