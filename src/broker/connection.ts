@@ -1,6 +1,6 @@
 // One client connection: the driver between a duplex stream and the protocol logic. It decodes
 // packets, hands each to the dispatch, writes what the handlers and the session send (gathered per
-// tick and written as a few large buffers), and runs the CONNECT and keepalive timers.
+// tick and written as a few large buffers); CONNECT deadlines and keep alive are checked by shared timers.
 import type { Duplex } from 'node:stream';
 import {
   PacketDecoder, ProtocolError, PublishEncoding, encode, encodedLength,
@@ -16,29 +16,12 @@ import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
 import { TokenBucket, disconnectSlowClient } from './limits';
 import { connackReturnCode } from './connack-return-code';
+import { listenTo } from './connection-stream';
+import { COPY_PAYLOAD_LIMIT, PacketWriter, SLAB_PACKET_LIMIT } from './packet-writer';
 import type { PendingConnect } from './handlers/connect';
 
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
 const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect']);
-
-/** Payloads up to this size are copied into one Buffer with their header; larger ones are written apart. */
-const COPY_PAYLOAD_LIMIT = 4096;
-
-/**
- * The packets of one tick are copied into buffers of up to this size, one socket write each: a
- * writev entry per small packet costs more than copying it (fan-out, 10,000 retained messages).
- */
-const WRITE_CHUNK = 64 * 1024;
-
-/**
- * Small PUBLISHes are encoded straight into this buffer, shared by all connections; the ones a
- * connection writes one after another form one slice of it, so a burst costs no Buffer per packet.
- * A slice handed to the socket is never written again: a full slab is replaced, not reused.
- */
-const SLAB_SIZE = 16 * 1024;
-const SLAB_PACKET_LIMIT = 2048;
-let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabUsed = 0;
 
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
@@ -46,7 +29,7 @@ interface EncodedMessage extends BrokerMessage {
   sentOnce?: boolean;
 }
 
-export class Connection implements SessionOutlet, ClientHandle {
+export class Connection extends PacketWriter implements SessionOutlet, ClientHandle {
   state = ConnectionState.AwaitingConnect;
   id = '';
   username: string | undefined;
@@ -63,7 +46,6 @@ export class Connection implements SessionOutlet, ClientHandle {
   /** When the stream came, for the CONNECT deadline. */
   readonly openedAt = Date.now();
   bytesIn = 0;
-  bytesOut = 0;
   /** 5.0 limits the client declared in CONNECT. */
   clientMaximumPacketSize = Infinity;
   clientTopicAliasMaximum = 0;
@@ -80,16 +62,7 @@ export class Connection implements SessionOutlet, ClientHandle {
   /** maxPublishRate; null without a limit. */
   readonly publishBucket: TokenBucket | null;
   private paused = false;
-  /** Encoded packets written in this tick, sent together by flush() at its end. */
-  private outgoing: Buffer[] | null = null;
-  /** Bytes of this tick's batch, the open slab slice included. */
-  private outgoingBytes = 0;
-  /** This tick's latest PUBLISHes encoded into the slab: slab[sliceStart, sliceEnd), not yet in `outgoing`. */
-  private sliceSlab: Buffer | null = null;
-  private sliceStart = 0;
-  private sliceEnd = 0;
   private lastActivity = Date.now();
-  private keepaliveTimer: NodeJS.Timeout | undefined;
   /** Acknowledgements waiting for store writes, chained to keep their order. */
   private ackChain: Promise<void> | undefined;
   /** Per-recipient fields of the PUBLISH being sent, reused; created with the first one. */
@@ -97,20 +70,16 @@ export class Connection implements SessionOutlet, ClientHandle {
 
   constructor(
     readonly core: BrokerCore,
-    readonly stream: Duplex,
+    stream: Duplex,
     info: ConnectionInfo,
   ) {
+    super(stream, core.stats);
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
     this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
-    // the listeners are shared functions that find the connection on the stream: no closures per connection
-    (stream as ConnectionStream)[CONNECTION] = this;
-    stream.on('data', onStreamData);
-    stream.on('error', onStreamError);
-    stream.on('close', onStreamClose);
-    stream.on('end', onStreamEnd);
+    listenTo(stream, this);
     core.connectDeadlines.add(this);
   }
 
@@ -271,65 +240,6 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.write(encode(packet, this.protocolVersion));
   }
 
-  private write(buf: Buffer): void {
-    this.core.stats.messagesSent++;
-    this.queue(buf);
-  }
-
-  private queue(buf: Buffer): void {
-    if (this.outgoingBytes === 0) process.nextTick(flushConnection, this);
-    this.closeSlice();
-    this.append(buf);
-    this.counted(buf.length);
-  }
-
-  private append(buf: Buffer): void {
-    if (this.outgoing === null) this.outgoing = [buf];
-    else this.outgoing.push(buf);
-  }
-
-  private counted(length: number): void {
-    this.outgoingBytes += length;
-    this.bytesOut += length;
-    this.core.stats.bytesSent += length;
-    // a long burst (retained messages, a queue drained) starts going out while the rest is encoded
-    if (this.outgoingBytes >= WRITE_CHUNK) this.flush();
-  }
-
-  /**
-   * Room for a small packet of `length` bytes in the slab, at the end of this connection's open slice
-   * when it can be; returns where it goes in `slab`. The caller writes it there, then calls counted().
-   */
-  private slabRoom(length: number): number {
-    if (this.outgoingBytes === 0) process.nextTick(flushConnection, this);
-    if (SLAB_SIZE - slabUsed < length) {
-      slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-      slabUsed = 0;
-    }
-    if (this.sliceSlab !== slab || this.sliceEnd !== slabUsed) {
-      this.closeSlice();
-      this.sliceSlab = slab;
-      this.sliceStart = slabUsed;
-    }
-    const at = slabUsed;
-    slabUsed += length;
-    this.sliceEnd = slabUsed;
-    this.core.stats.messagesSent++;
-    return at;
-  }
-
-  private closeSlice(): void {
-    const s = this.sliceSlab;
-    if (s === null) return;
-    this.sliceSlab = null;
-    this.append(s.subarray(this.sliceStart, this.sliceEnd));
-  }
-
-  /** Bytes written and not yet taken by the peer: in the socket's buffer or still in this tick's batch. */
-  unsentBytes(): number {
-    return this.stream.writableLength + this.outgoingBytes;
-  }
-
   /**
    * Sends an acknowledgement once `after` (store writes) resolved, in the order the PUBLISHes came
    * [MQTT-4.6.0-2], [MQTT-4.6.0-3]. Without writes pending it goes at once: the default path stays
@@ -355,44 +265,6 @@ export class Connection implements SessionOutlet, ClientHandle {
       );
     this.ackChain = chain;
     return false;
-  }
-
-  /**
-   * Sends what this tick wrote: small packets copied together into buffers of up to WRITE_CHUNK bytes,
-   * a large payload as it is, in order.
-   */
-  flush(): void {
-    this.closeSlice();
-    const out = this.outgoing;
-    if (out === null) return;
-    this.outgoing = null; // an idle connection holds no batch
-    this.outgoingBytes = 0;
-    const stream = this.stream;
-    if (out.length === 1) {
-      stream.write(out[0]);
-      return;
-    }
-    stream.cork();
-    let start = 0;
-    let size = 0;
-    for (let i = 0; i < out.length; i++) {
-      const length = out[i].length;
-      if (length > COPY_PAYLOAD_LIMIT) {
-        if (i > start) stream.write(joined(out, start, i, size));
-        stream.write(out[i]);
-        start = i + 1;
-        size = 0;
-        continue;
-      }
-      if (size + length > WRITE_CHUNK && i > start) {
-        stream.write(joined(out, start, i, size));
-        start = i;
-        size = 0;
-      }
-      size += length;
-    }
-    if (start < out.length) stream.write(joined(out, start, out.length, size));
-    stream.uncork();
   }
 
   /** SessionOutlet: past the bound, QoS 0 is dropped, or (policy 'disconnect') the client goes. */
@@ -447,9 +319,7 @@ export class Connection implements SessionOutlet, ClientHandle {
       this.core.emit('packetOut', { type: 'publish', topic: message.topic, payload: message.payload, qos: 0, retain: true, dup: false }, this.id);
     }
     if (packet.length <= SLAB_PACKET_LIMIT) {
-      const at = this.slabRoom(packet.length);
-      slab.set(packet, at);
-      this.counted(packet.length);
+      this.writeSmallCopy(packet);
     } else {
       this.write(packet);
     }
@@ -480,9 +350,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     if (length > this.clientMaximumPacketSize) return false;
     if (this.core.listenerCount('packetOut') > 0) this.core.emit('packetOut', packet, this.id);
     if (length <= SLAB_PACKET_LIMIT) {
-      const at = this.slabRoom(length);
-      writePublishAt(packet, r.protocolVersion, remaining, slab, at);
-      this.counted(length);
+      this.writeSmallPublish(packet, r.protocolVersion, remaining, length);
     } else {
       const buf = Buffer.allocUnsafe(length);
       writePublishAt(packet, r.protocolVersion, remaining, buf, 0);
@@ -548,7 +416,7 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.core.connectDeadlines.delete(this);
     this.connectedSince = Date.now();
     this.lastActivity = this.connectedSince;
-    if (this.keepalive > 0) this.scheduleKeepalive(this.keepalive * 1500);
+    if (this.keepalive > 0) this.core.keepalives.add(this);
   }
 
   /** No CONNECT within connectTimeout (see ConnectDeadlines). */
@@ -559,23 +427,11 @@ export class Connection implements SessionOutlet, ClientHandle {
     }
   }
 
-  /** One timer per connection, re-armed only when it fires: no timer reset per packet. */
-  private scheduleKeepalive(delay: number): void {
-    this.keepaliveTimer = setTimeout(checkKeepalive, delay, this);
-    this.keepaliveTimer.unref?.();
-  }
-
-  /** Nothing for 1.5 × keepalive: the connection is considered broken [MQTT-3.1.2-24]. */
-  checkKeepalive(): void {
-    if (this.state !== ConnectionState.Connected) return;
-    const limit = this.keepalive * 1500;
-    const idle = Date.now() - this.lastActivity;
-    if (idle >= limit) {
-      this.core.log.info(`client ${this.label()} keepalive timeout`);
-      this.close('keepalive', 0x8d);
-    } else {
-      this.scheduleKeepalive(limit - idle);
-    }
+  /** Nothing for 1.5 × keepalive: the connection is considered broken [MQTT-3.1.2-24]. Called by KeepaliveSweep. */
+  checkKeepalive(now: number): void {
+    if (this.state !== ConnectionState.Connected || now - this.lastActivity < this.keepalive * 1500) return;
+    this.core.log.info(`client ${this.label()} keepalive timeout`);
+    this.close('keepalive', 0x8d);
   }
 
   // ---- closing ----
@@ -595,7 +451,7 @@ export class Connection implements SessionOutlet, ClientHandle {
       });
     }
     this.state = ConnectionState.Closed;
-    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.core.keepalives.delete(this);
     this.core.connectDeadlines.delete(this);
     this.flush();
     this.stream.end();
@@ -605,49 +461,4 @@ export class Connection implements SessionOutlet, ClientHandle {
     this.stream.once('close', () => clearTimeout(destroy));
     this.core.connectionClosed(this, was === ConnectionState.Connected, reason);
   }
-}
-
-const CONNECTION = Symbol('mqtt-hub connection');
-
-interface ConnectionStream extends Duplex {
-  [CONNECTION]: Connection;
-}
-
-function onStreamData(this: Duplex, chunk: Buffer): void {
-  (this as ConnectionStream)[CONNECTION].onData(chunk);
-}
-
-// Streams that do not destroy themselves (a WebSocket stream) are destroyed here once the peer is
-// gone, so 'close' always follows.
-function onStreamError(this: Duplex, err: Error): void {
-  const connection = (this as ConnectionStream)[CONNECTION];
-  connection.core.log.debug(`client ${connection.label()} socket error: ${err.message}`);
-  connection.close('socket-error');
-  this.destroy();
-}
-
-function onStreamClose(this: Duplex): void {
-  (this as ConnectionStream)[CONNECTION].close('closed');
-}
-
-function onStreamEnd(this: Duplex): void {
-  (this as ConnectionStream)[CONNECTION].close('closed');
-  this.destroy();
-}
-
-function flushConnection(connection: Connection): void {
-  connection.flush();
-}
-
-/** out[start..end) in one Buffer of `size` bytes. */
-function joined(out: Buffer[], start: number, end: number, size: number): Buffer {
-  if (end - start === 1) return out[start];
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  for (let i = start; i < end; i++) pos += out[i].copy(buf, pos);
-  return buf;
-}
-
-function checkKeepalive(connection: Connection): void {
-  connection.checkKeepalive();
 }

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Properties, PublishPacket, QoS, WillMessage } from '../codec';
 import { ConnectDeadlines } from './connect-deadlines';
+import { KeepaliveSweep } from './keepalive-sweep';
 import type { Connection } from './connection';
 import type { BrokerEvents, DropReason } from './events';
 import { LimitCounters } from './limits';
@@ -34,6 +35,8 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** Connections still waiting for their CONNECT, under one shared timer. */
   readonly connectDeadlines: ConnectDeadlines;
+  /** Connected clients with a keep alive, checked by one shared timer. */
+  readonly keepalives = new KeepaliveSweep();
   /** True when the store was given in the options: sessions are then saved to it and restored. */
   readonly persistent: boolean;
   /** Retained messages as the store counted them at the last $SYS round (or listen()). */
