@@ -97,12 +97,13 @@ export async function prepareNodeRedBroker(port: number, nodeArgs: string[]): Pr
 
 /**
  * What in Node-RED's output says the broker will not come up: an error line (the node's, naming
- * the port when it cannot listen), or the flow waiting for node types that did not load; else null.
+ * the port when it cannot listen), our package failing to load (a warning), or the flow waiting
+ * for node types that did not load (at info); else null.
  */
 export function nodeRedProblem(output: string): string | null {
   const lines = output.split('\n');
-  const error = lines.find((l) => l.includes('[error]'));
-  if (error !== undefined) return error.replace(/^.*?\[error\]\s*/, '').trim();
+  const error = lines.find((l) => l.includes('[error]') || l.includes('[warn] [@mqtt-hub/node-red/'));
+  if (error !== undefined) return error.replace(/^.*?\[(error|warn)\]\s*/, '').trim();
   const waiting = lines.findIndex((l) => l.includes('Waiting for missing types'));
   if (waiting < 0) return null;
   const types = lines.slice(waiting + 1).filter((l) => /\]\s+- /.test(l)).map((l) => l.replace(/^.*\]\s+- /, '').trim());

@@ -116,6 +116,10 @@ test('what Node-RED prints when the broker cannot come up is named in one line',
     '[mqtt-hub-broker:bench] Cannot listen on port 40000: it is in use by another program',
   );
   assert.equal(
+    nodeRedProblem(log(['[warn] ------------------------------------------------------', '[warn] [@mqtt-hub/node-red/mqtt-hub-broker] Error: broken build (line:1)', '[warn] Using unencrypted credentials'])),
+    '[@mqtt-hub/node-red/mqtt-hub-broker] Error: broken build (line:1)',
+  );
+  assert.equal(
     nodeRedProblem(log(['[warn] Using unencrypted credentials', '[info] Waiting for missing types to be registered:', '[info]  - mqtt-hub-broker', '[info] Server now running at http://127.0.0.1:39495/'])),
     'Node-RED did not load node types (mqtt-hub-broker): its flow waits for them',
   );
