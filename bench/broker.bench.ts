@@ -109,6 +109,8 @@ export async function run(opts: BrokerBenchOptions): Promise<BenchResult> {
   try {
     const brokers: BrokerKind[] = [];
     const asked = opts.brokers ?? (opts.quick || opts.smoke ? QUICK_BROKERS : ALL_BROKERS);
+    const unknown = asked.filter((b) => !(b in BROKER_LABELS));
+    if (unknown.length > 0) throw new Error(`unknown broker ${unknown.join(', ')}: choose from ${Object.keys(BROKER_LABELS).join(', ')}`);
     if (!asked.includes('node-red')) notes.push(`${BROKER_LABELS['node-red']} not run (add it with --brokers=${[...asked, 'node-red'].join(',')}).`);
     for (const kind of asked) {
       const reason = OURS.includes(kind) ? await probe(kind) : unavailableReason(kind);

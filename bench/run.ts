@@ -1,4 +1,4 @@
-// `npm run bench` entry: node dist/bench/run.js [--quick] [names...]
+// `npm run bench` entry: node dist/bench/run.js [--quick] [--brokers=a,b] [--scenarios=a,b] [names...]
 // Runs every dist/bench/*.bench.js (or those whose name contains one of `names`), prints each result as
 // an aligned table and writes all of them to bench-results/latest.json under the working directory.
 import * as fs from 'node:fs';
@@ -22,6 +22,9 @@ export interface RunOptions {
   /** Substrings of module names to run; all when empty. */
   names: string[];
   quick: boolean;
+  /** `--brokers=` and `--scenarios=`, passed on to every benchmark (those that compare brokers use them). */
+  brokers?: string[];
+  scenarios?: string[];
   /** The JSON report to write. */
   out: string;
   log?: (line: string) => void;
@@ -41,7 +44,7 @@ export async function runBenchmarks(opts: RunOptions): Promise<{ bench: string; 
     const bench = file.replace(/\.bench\.js$/, '');
     console.error(`bench: running ${bench}${opts.quick ? ' (quick)' : ''}`);
     const mod = require(path.join(opts.dir, file)) as BenchModule;
-    const out = await mod.run({ quick: opts.quick });
+    const out = await mod.run({ quick: opts.quick, brokers: opts.brokers, scenarios: opts.scenarios });
     for (const result of Array.isArray(out) ? out : [out]) {
       log(`\n${formatTable(result)}\n`);
       results.push({ bench, result });
@@ -56,10 +59,13 @@ export async function runBenchmarks(opts: RunOptions): Promise<{ bench: string; 
 
 if (require.main === module) {
   const args = process.argv.slice(2);
+  const list = (name: string): string[] | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
   runBenchmarks({
     dir: __dirname,
     names: args.filter((a) => !a.startsWith('-')),
     quick: args.includes('--quick'),
+    brokers: list('brokers'),
+    scenarios: list('scenarios'),
     out: path.resolve('bench-results', 'latest.json'),
   }).catch((e: unknown) => {
     console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);

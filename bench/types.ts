@@ -9,6 +9,10 @@ export interface BenchResult {
 export interface BenchOptions {
   /** Fewer and shorter rounds, for a quick look. */
   quick: boolean;
+  /** `--brokers=a,b`: the brokers a benchmark that compares brokers runs (its default when absent). */
+  brokers?: string[];
+  /** `--scenarios=a,b`: the scenarios to run (all when absent). */
+  scenarios?: string[];
 }
 
 /** What every `bench/*.bench.ts` module exports. */
