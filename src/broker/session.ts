@@ -61,6 +61,13 @@ export type ReadAuthorizer = (client: ClientHandle, topic: string, message: Brok
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
+/**
+ * The Delivery every QoS 0 message is sent with, instead of one object per delivery: QoS 0 is not
+ * kept, and sendPublish reads it before anything it calls could deliver again.
+ */
+const NO_MESSAGE: BrokerMessage = { topic: '', payload: Buffer.alloc(0), qos: 0, retain: false };
+const QOS0_DELIVERY: Delivery = { message: NO_MESSAGE, qos: 0, retain: false, subscriptionIdentifiers: undefined };
+
 /** What an idle session shows for its in-flight table before it has one. */
 const NO_INFLIGHT: ReadonlyMap<number, InflightEntry> = new Map();
 
@@ -154,8 +161,14 @@ export class Session {
       if (this.authorizeRead !== undefined && !this.authorizeRead(outlet, message.topic, message)) {
         return this.onDrop(message, this.clientId, 'not-authorized');
       }
-      const delivery: Delivery = { message, qos, retain, subscriptionIdentifiers };
-      if (!outlet.sendPublish(delivery, undefined, false)) this.onDrop(message, this.clientId, 'too-large');
+      const delivery = QOS0_DELIVERY;
+      delivery.message = message;
+      delivery.retain = retain;
+      delivery.subscriptionIdentifiers = subscriptionIdentifiers;
+      const sent = outlet.sendPublish(delivery, undefined, false);
+      delivery.message = NO_MESSAGE; // keeps no message alive
+      delivery.subscriptionIdentifiers = undefined;
+      if (!sent) this.onDrop(message, this.clientId, 'too-large');
       return;
     }
     const delivery: Delivery = {

@@ -39,7 +39,12 @@ export class MemoryStore implements BrokerStore {
       if (one !== undefined) out.push(one);
       return out;
     }
-    for (const [topic, message] of this.retained) if (topicMatchesFilter(topicFilter, topic)) out.push(message);
+    if (topicFilter === '#') {
+      // every topic but those beginning with '$' [MQTT-4.7.2-1]
+      for (const message of this.retained.values()) if (message.topic.charCodeAt(0) !== 0x24) out.push(message);
+      return out;
+    }
+    for (const message of this.retained.values()) if (topicMatchesFilter(topicFilter, message.topic)) out.push(message);
     return out;
   }
 
