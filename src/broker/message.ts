@@ -17,8 +17,9 @@ export interface BrokerMessage {
   /**
    * A stored retained message as its PUBLISH for 3.1 and 3.1.1 at QoS 0 with RETAIN 1, built once as
    * it is stored (see keepRetained); `payload` is then a view into it. Read-only: shared by recipients.
+   * Not enumerable, so a store that copies a message's fields (DiskStore) does not write it.
    */
-  retainedPacket?: Buffer;
+  readonly retainedPacket?: Buffer;
 }
 
 /** Remaining Message Expiry Interval in whole seconds at `now`, or undefined when the message does not expire. */
@@ -62,5 +63,5 @@ export function keepRetained(message: BrokerMessage): void {
   pos += packet.write(message.topic, pos, 'utf8');
   packet.set(payload, pos);
   message.payload = packet.subarray(pos);
-  message.retainedPacket = packet;
+  Object.defineProperty(message, 'retainedPacket', { value: packet, enumerable: false });
 }
