@@ -212,6 +212,7 @@ function tabulate(scenarios: Scenario[], brokers: BrokerKind[], samples: Map<str
             `"in Node-RED" is one mqtt-hub-broker node in Node-RED ${nodeRedVersion()} (a fresh user dir with this build installed, the editor on its own port, console log at warn as the conf's log_type error), set like the mosquitto.conf above (anonymous, no persistence, no packet log, max queued 100000, max inflight 64; TCP_NODELAY on, the engine's default, as set_tcp_nodelay true gives the CLI); "Node-RED / CLI" is its value / the CLI's. Its idle RSS per connection is a difference of two reads, so Node-RED's own baseline cancels out.`,
           ]
         : []),
+      `Idle connections: the broker's RSS growth per connection 1 s after the last one opened ("at 1 s"), and again after ${(settings.idleSettleMs / 1000).toLocaleString('en-US')} s more without traffic ("settled"; a Node.js broker's young generation, grown during the connection burst, is given back by V8 some 15-20 s after allocation stops).`,
       'QoS 0 throughput keeps a bounded number of messages on the way (fan-in 4,096 messages, fan-out 256 publishes), so it measures what a broker sustains, not how much it can buffer.',
       `"gen CPU max" is the busiest load-generator process over a window, as a share of one core: near 100% would make the generator the bottleneck.`,
       ...(cpuNotes.length > 0 ? [`Broker CPU over the window (median, share of one core): ${cpuNotes.join('; ')}.`] : []),

@@ -89,7 +89,10 @@ export async function runJob<R>(job: Job, timeoutMs: number): Promise<R> {
 }
 
 export interface IdleMeasurement {
+  /** RSS growth per connection settleMs after the last one opened. */
   bytesPerConnection: number;
+  /** The same after idleMs more without traffic; NaN without that wait. */
+  bytesPerConnectionSettled: number;
   connectsPerSecond: number;
   generatorCpu: number;
   /** The broker's CPU share while the connections opened. */
@@ -107,7 +110,7 @@ const IDLE_CONCURRENCY = 64;
  * Opens `connections` idle MQTT connections from `processes` load generators at once; reads the
  * broker's RSS before and after (after a settle time), and the connect rate over the whole opening.
  */
-export async function measureIdle(broker: BrokerProcess, connections: number, processes: number, settleMs: number): Promise<IdleMeasurement> {
+export async function measureIdle(broker: BrokerProcess, connections: number, processes: number, settleMs: number, idleMs = 0): Promise<IdleMeasurement> {
   const workers = Array.from({ length: processes }, () => Worker.start());
   try {
     await Promise.all(workers.map((w) => w.ready()));
@@ -127,12 +130,18 @@ export async function measureIdle(broker: BrokerProcess, connections: number, pr
     const total = opened.reduce((sum, m) => sum + m.opened, 0);
     await sleep(settleMs);
     const residentAfter = broker.residentBytes();
+    let residentSettled = NaN;
+    if (idleMs > 0) {
+      await sleep(idleMs);
+      residentSettled = broker.residentBytes();
+    }
     for (const w of workers) w.send({ cmd: 'close' });
     const results = await Promise.all(workers.map((w) => w.next('result', 30_000)));
     const still = results.reduce((sum, m) => sum + (m.result as IdleResult).opened, 0);
     if (still < total) throw new Error(`${total - still} of ${total} idle connections were closed by the broker`);
     return {
       bytesPerConnection: (residentAfter - residentBefore) / total,
+      bytesPerConnectionSettled: (residentSettled - residentBefore) / total,
       connectsPerSecond: total / seconds,
       generatorCpu: Math.max(...results.map((m) => (m.result as IdleResult).generatorCpu)),
       brokerCpu,

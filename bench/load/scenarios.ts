@@ -11,14 +11,20 @@ export interface Settings {
   latencyRate: number;
   idleConnections: number;
   idleProcesses: number;
+  /**
+   * How long the connections then stay idle before a second RSS reading (0: none). A Node.js broker's
+   * young generation grows during the connection burst and V8 gives it back some 15-20 s later, once
+   * allocation has stopped; the second reading is the idle broker's steady state.
+   */
+  idleSettleMs: number;
   retainedMessages: number;
   payloadSize: number;
 }
 
-export const QUICK: Settings = { rounds: 2, warmupMs: 500, windowMs: 1500, latencyRate: 5000, idleConnections: 2000, idleProcesses: 2, retainedMessages: 10_000, payloadSize: 64 };
-export const FULL: Settings = { rounds: 4, warmupMs: 1000, windowMs: 3000, latencyRate: 5000, idleConnections: 10_000, idleProcesses: 2, retainedMessages: 10_000, payloadSize: 64 };
+export const QUICK: Settings = { rounds: 2, warmupMs: 500, windowMs: 1500, latencyRate: 5000, idleConnections: 2000, idleProcesses: 2, idleSettleMs: 0, retainedMessages: 10_000, payloadSize: 64 };
+export const FULL: Settings = { rounds: 4, warmupMs: 1000, windowMs: 3000, latencyRate: 5000, idleConnections: 10_000, idleProcesses: 2, idleSettleMs: 30_000, retainedMessages: 10_000, payloadSize: 64 };
 /** For the harness's own test: every scenario, briefly, small. */
-export const SMOKE: Settings = { rounds: 1, warmupMs: 200, windowMs: 400, latencyRate: 2000, idleConnections: 200, idleProcesses: 1, retainedMessages: 500, payloadSize: 64 };
+export const SMOKE: Settings = { rounds: 1, warmupMs: 200, windowMs: 400, latencyRate: 2000, idleConnections: 200, idleProcesses: 1, idleSettleMs: 300, retainedMessages: 500, payloadSize: 64 };
 
 /** Which way is better, and the target for our broker in this run's own ratios. */
 export interface MetricSpec {
@@ -114,12 +120,13 @@ export const SCENARIOS: Scenario[] = [
     key: 'idle',
     title: (s) => `${s.idleConnections.toLocaleString('en-US')} idle connections`,
     metrics: [
-      { key: 'bytesPerConnection', unit: 'RSS bytes/conn', better: 'lower', absolute: 4096, targetText: '≤4 KB' },
+      { key: 'bytesPerConnection', unit: 'RSS bytes/conn at 1 s', better: 'lower', targetText: '' },
+      { key: 'bytesPerConnectionSettled', unit: 'RSS bytes/conn settled', better: 'lower', absolute: 4096, targetText: '≤4 KB' },
       { key: 'connectsPerSecond', unit: 'connects/s', better: 'higher', vsAedes: 3, targetText: '≥3× Aedes' },
     ],
     measure: async (broker, s) => {
-      const r = await measureIdle(broker, s.idleConnections, s.idleProcesses, 1000);
-      return { values: { bytesPerConnection: r.bytesPerConnection, connectsPerSecond: r.connectsPerSecond }, generatorCpu: r.generatorCpu, brokerCpu: r.brokerCpu, lost: 0 };
+      const r = await measureIdle(broker, s.idleConnections, s.idleProcesses, 1000, s.idleSettleMs);
+      return { values: { bytesPerConnection: r.bytesPerConnection, bytesPerConnectionSettled: r.bytesPerConnectionSettled, connectsPerSecond: r.connectsPerSecond }, generatorCpu: r.generatorCpu, brokerCpu: r.brokerCpu, lost: 0 };
     },
   },
   {
