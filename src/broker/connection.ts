@@ -384,8 +384,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     } else {
       // a large payload is written as it is, behind its own header, never copied
       const parts = encoding.buffers(r);
-      this.write(parts[0]);
-      this.queue(parts[1]);
+      this.writeInParts(parts[0], parts[1]);
     }
     return true;
   }

@@ -6,6 +6,7 @@ export type {
   EnhancedAuthResult, ConnectionInfo, ListenerProtocol, ListenerTlsOptions,
 } from './options';
 export { createSecurityHooks } from './security';
+export { WebSocketStream } from './websocket-stream';
 export type { SecurityHooks, SecurityOptions } from './security';
 export type { BrokerEvents, ClientInfo, DropReason } from './events';
 export type { BrokerMessage } from './message';
