@@ -52,6 +52,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   requestProblemInformation = true;
   /** Authentication Method of CONNECT (5.0 enhanced authentication), for AUTH. */
   authenticationMethod: string | undefined;
+  /** The password of a login by `authenticate` (not enhanced authentication), to check it again on a reload. */
+  login: { password: Buffer | undefined } | undefined;
   /** A CONNECT waiting for the enhanced authentication exchange to finish. */
   pendingConnect: PendingConnect | undefined;
   /** Topic aliases the client set on its PUBLISHes (5.0 section 3.3.2.3.4). */

@@ -1,6 +1,6 @@
 // The broker engine: see docs/architecture.md, section src/broker.
 export { Broker, createBroker } from './broker';
-export type { BrokerAddress, InjectedMessage } from './broker';
+export type { BrokerAddress, BrokerReload, InjectedMessage, ReloadableOptions } from './broker';
 export type {
   BrokerOptions, ListenerOptions, BrokerLogger, LogLevel, ClientHandle, AuthenticateResult, EnhancedAuthStep,
   EnhancedAuthResult, ConnectionInfo, ListenerProtocol, ListenerTlsOptions,

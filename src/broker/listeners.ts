@@ -23,19 +23,33 @@ export interface ListenerSink {
   error(message: string): void;
 }
 
+/** What a TLS listener's secure context is made of: reloaded in place by `reloadTlsContext`. */
+function secureContextOptions(options: ListenerOptions): tls.SecureContextOptions {
+  const t = options.tls;
+  if (t === undefined) throw new Error(`a ${options.protocol} listener needs tls.cert and tls.key`);
+  return { cert: t.cert, key: t.key, ca: t.ca, crl: t.crl, passphrase: t.passphrase };
+}
+
 function tlsContext(options: ListenerOptions): tls.TlsOptions {
   const t = options.tls;
   if (t === undefined) throw new Error(`a ${options.protocol} listener needs tls.cert and tls.key`);
   const request = t.requireCertificate === true || t.requestCertificate === true;
   return {
-    cert: t.cert,
-    key: t.key,
-    ca: t.ca,
-    passphrase: t.passphrase,
+    ...secureContextOptions(options),
     requestCert: request,
     // optional certificates: the handshake succeeds without one and `authorized` tells whether it was verified
     rejectUnauthorized: t.requireCertificate === true,
   };
+}
+
+/**
+ * New certificate, key, CA and CRL for a running TLS or secure WebSocket listener (Mosquitto reloads
+ * them on SIGHUP): new handshakes use them, connected clients keep theirs. Throws, leaving the old
+ * context in place, when the new one cannot be made (a key that does not match its certificate).
+ */
+export function reloadTlsContext(server: net.Server, options: ListenerOptions): void {
+  if (!(server instanceof tls.Server)) return;
+  server.setSecureContext(secureContextOptions(options));
 }
 
 /** The CN of a client certificate the TLS layer verified against the listener's CA, or undefined. */

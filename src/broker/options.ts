@@ -15,6 +15,8 @@ export interface ListenerTlsOptions {
   requireCertificate?: boolean;
   /** A client certificate is asked for but optional; an unverified one counts as none. */
   requestCertificate?: boolean;
+  /** Certificate revocation lists (PEM): a revoked client certificate fails verification (Mosquitto's crlfile). */
+  crl?: string | Buffer;
 }
 
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -30,7 +32,7 @@ export interface ListenerOptions {
   tls?: ListenerTlsOptions;
   /**
    * The verified client certificate's subject CN becomes the username `authenticate` sees (as
-   * Mosquitto's use_identity_as_username); a client without one is refused with 0x87 / 5.
+   * Mosquitto's use_identity_as_username); a client without one is refused with 0x86 / 4.
    */
   useIdentityAsUsername?: boolean;
   /**
@@ -165,7 +167,7 @@ export const MAX_PACKET_SIZE = 268_435_455 + 5;
  * listener, or to the broker's for the other listeners. Without per-listener hooks the broker's are
  * kept as they are, so nothing is paid for this.
  */
-function perListenerHooks(options: BrokerOptions): ListenerSecurity {
+export function perListenerHooks(options: BrokerOptions): ListenerSecurity {
   const global: ListenerSecurity = {
     authenticate: options.authenticate,
     authorizePublish: options.authorizePublish,

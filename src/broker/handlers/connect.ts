@@ -3,7 +3,7 @@
 // answer CONNACK, then resume the session's flows.
 import { randomBytes } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket, Properties } from '../../codec';
-import { validatePayloadFormat } from '../../codec';
+import { ReasonCode, validatePayloadFormat } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
@@ -64,7 +64,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   // use_identity_as_username: the certificate speaks for the client, whatever CONNECT says
   let username = p.username;
   if (c.certificateIdentity !== undefined) {
-    if (c.certificateIdentity === null) return c.refuseConnect(0x87, p.protocolVersion, 'no verified client certificate to take the username from');
+    // as Mosquitto: Bad User Name or Password (3.1.1: 4)
+    if (c.certificateIdentity === null) return c.refuseConnect(ReasonCode.BadUserNameOrPassword, p.protocolVersion, 'no verified client certificate to take the username from');
     username = c.certificateIdentity;
   }
   const pending: PendingConnect = { packet: p, clientId, assigned, keepalive, serverKeepAlive };
@@ -82,6 +83,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     return enhancedAuthStep(c, step);
   }
 
+  // kept to check the client again when the security configuration is reloaded (Broker.reload)
+  c.login = { password: p.password };
   const hook = options.authenticate;
   if (hook === undefined) return accept(c, pending);
   const verdict = hook(c, username, p.password);

@@ -1,10 +1,11 @@
 // allow_anonymous, password_file and acl_file as the broker's hooks (createSecurityHooks). Loaded when
-// the broker starts: a file that cannot be read or parsed stops the start, with the line that named it.
+// the broker starts: a file that cannot be read or parsed stops the start, with the line that named it;
+// loaded again on SIGHUP, when such a file leaves the running hooks in place.
 import { AclRules, PasswordFile } from '../../auth';
 import type { BrokerLogger } from '../../broker';
 import { createSecurityHooks, type SecurityHooks } from '../../broker/security';
 import type { ConfDiagnostic } from './diagnostics';
-import type { ConfSecurity } from '../mosquitto-conf';
+import type { ConfSecurity, MosquittoConf } from '../mosquitto-conf';
 
 export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDiagnostic[] };
 
@@ -42,4 +43,27 @@ export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger
     ...(logger ? { logger } : {}),
   });
   return { hooks, errors };
+}
+
+/** The broker's hooks and, with per_listener_settings, each listener's (in the order of `conf.listeners`). */
+export interface ConfHooks {
+  hooks: SecurityHooks | undefined;
+  listeners: (SecurityHooks | undefined)[];
+  errors: ConfDiagnostic[];
+}
+
+export async function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): Promise<ConfHooks> {
+  const security = await loadSecurity(conf.security, logger);
+  const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), errors: security.errors };
+  if (conf.listenerSecurity !== undefined) {
+    // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
+    // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
+    const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
+    for (const [i, own] of conf.listenerSecurity.entries()) {
+      const loaded = await loadSecurity(any && Object.keys(own).length === 0 ? { allowAnonymous: false } : own, logger);
+      result.errors.push(...loaded.errors);
+      result.listeners[i] = loaded.hooks;
+    }
+  }
+  return result;
 }
