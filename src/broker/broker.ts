@@ -112,6 +112,7 @@ export class Broker extends BrokerCore {
       stream.destroy();
       return;
     }
+    if (this.listenerCount('connectionOpened') > 0) this.emit('connectionOpened', { address: info.address, port: info.port, listenerPort: info.localPort });
     this.connections.add(new Connection(this, stream, info));
   }
 

@@ -431,7 +431,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   /** Nothing for 1.5 × keepalive: the connection is considered broken [MQTT-3.1.2-24]. Called by KeepaliveSweep. */
   checkKeepalive(now: number): void {
     if (this.state !== ConnectionState.Connected || now - this.lastActivity < this.keepalive * 1500) return;
-    this.core.log.info(`client ${this.label()} keepalive timeout`);
+    this.core.log.clientEvent('info', `client ${this.label()} keepalive timeout`);
     this.close('keepalive', 0x8d);
   }
 

@@ -8,7 +8,7 @@ export type {
 export { createSecurityHooks } from './security';
 export { WebSocketStream } from './websocket-stream';
 export type { SecurityHooks, SecurityOptions } from './security';
-export type { BrokerEvents, ClientInfo, DropReason } from './events';
+export type { BrokerEvents, ClientInfo, ConnectionOpened, DropReason } from './events';
 export type { BrokerMessage } from './message';
 export { MemoryStore } from './store';
 export type { BrokerStore, StoredDelivery, StoredSession, StoredSubscription, StoredInflight } from './store';

@@ -62,7 +62,7 @@ function certificateIdentity(socket: net.Socket): string | undefined {
 }
 
 function socketInfo(socket: net.Socket, options: ListenerOptions): ConnectionInfo {
-  return { address: socket.remoteAddress, port: socket.remotePort, listener: options, certificateIdentity: certificateIdentity(socket) };
+  return { address: socket.remoteAddress, port: socket.remotePort, localPort: socket.localPort, listener: options, certificateIdentity: certificateIdentity(socket) };
 }
 
 function refuseHttp(_req: IncomingMessage, res: ServerResponse): void {

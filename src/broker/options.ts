@@ -53,6 +53,12 @@ export interface BrokerLogger {
   info?(message: string): void;
   warn?(message: string): void;
   error?(message: string): void;
+  /**
+   * false: the broker does not log clients connecting, subscribing, being taken over or timing out,
+   * because the logger's owner writes its own lines for them from the broker's events (the CLI, in
+   * Mosquitto's words). Default true.
+   */
+  clientEvents?: boolean;
 }
 
 /** What hooks see of a client. */
@@ -151,6 +157,8 @@ export interface ConnectionInfo {
   address?: string;
   port?: number;
   listener?: ListenerOptions;
+  /** The local port the connection came in on (a listener's own port). */
+  localPort?: number;
   /** Subject CN of a client certificate the TLS layer verified. */
   certificateIdentity?: string;
 }

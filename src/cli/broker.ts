@@ -5,15 +5,9 @@
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener or the persistence store cannot open (e.g.
 // the port is in use), 3 for a bad command line or configuration (as Mosquitto does for configuration
 // errors; a password_file or acl_file that cannot be loaded is one).
-import { createBroker, type BrokerLogger, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
-import type { ConnectPacket, Packet } from '../codec/types';
-import {
-  formatClientConnected,
-  formatClientDisconnected,
-  formatPacketIn,
-  formatPacketOut,
-  timestamp,
-} from '../broker/packet-log';
+import { createBroker, type BrokerLogger, type BrokerOptions, type ListenerOptions } from '../broker';
+import { timestamp } from '../broker/packet-log';
+import { attachBrokerLog } from './broker-log';
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
 import { createBridge, type Bridge } from '../bridge';
 import type { DiskStore } from '../persistence';
@@ -162,9 +156,10 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
 
   const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
   const logger: BrokerLogger = {
-    // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
+    // the broker's own info/debug lines: -v only, and none for what broker-log.ts says in Mosquitto's words
     debug: verbose ? (m) => log(m) : undefined,
     info: verbose ? (m) => log(m) : undefined,
+    clientEvents: false,
     warn: (m) => logError(`Warning: ${m}`),
     error: (m) => logError(`Error: ${m}`),
   };
@@ -234,8 +229,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   }
   const broker = createBroker(options);
 
-  if (verbose) attachPacketLog(broker, log);
-  attachConnectionLog(broker, log, verbose, logState);
+  attachBrokerLog(broker, log, verbose, logState);
 
   try {
     await broker.listen();
@@ -273,54 +267,4 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   await store?.close();
   removeReloadHandler();
   return 0;
-}
-
-type EventSource = ReturnType<typeof createBroker>;
-
-/** `-v`: one or more lines per packet, in and out. */
-function attachPacketLog(broker: EventSource, log: (line: string) => void): void {
-  broker.on('packetIn', (packet: Packet, clientId: string | undefined) => {
-    const id = clientId ?? (packet.type === 'connect' ? packet.clientId || '<unknown>' : '<unknown>');
-    for (const line of formatPacketIn(id, packet)) log(line);
-  });
-  broker.on('packetOut', (packet: Packet, clientId: string | undefined) => {
-    for (const line of formatPacketOut(clientId ?? '<unknown>', packet)) log(line);
-  });
-}
-
-/** "New client connected from ... as ..." and "Client ... disconnected." lines, while connection_messages is true. */
-function attachConnectionLog(broker: EventSource, log: (line: string) => void, verbose: boolean, state: { connectionMessages: boolean }): void {
-  // With -v the CONNECT itself is at hand (clean flag, will): it is kept from packetIn until
-  // clientConnected names the client. A client with an empty (server-assigned) identifier is matched
-  // with the oldest pending empty-id CONNECT. Without -v, packetIn is not listened to (it costs per
-  // packet) and the line is made from what clientConnected reports.
-  const pending = new Map<string, ConnectPacket[]>();
-  if (verbose) {
-    broker.on('packetIn', (packet: Packet) => {
-      if (packet.type !== 'connect') return;
-      if (pending.size > 10_000) pending.clear(); // refused CONNECTs never reach clientConnected
-      const list = pending.get(packet.clientId) ?? [];
-      list.push(packet);
-      pending.set(packet.clientId, list);
-    });
-  }
-  const take = (id: string): ConnectPacket | undefined => {
-    for (const key of [id, '']) {
-      const list = pending.get(key);
-      const p = list?.shift();
-      if (list && list.length === 0) pending.delete(key);
-      if (p) return p;
-    }
-    return undefined;
-  };
-  broker.on('clientConnected', (client: ClientInfo) => {
-    const connect = verbose ? take(client.id) : undefined;
-    if (!state.connectionMessages) return;
-    const summary = connect ?? { protocolVersion: client.protocolVersion, keepalive: client.keepalive, username: client.username };
-    for (const line of formatClientConnected(client.address, client.id, summary)) log(line);
-  });
-  broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
-    if (!state.connectionMessages) return;
-    log(formatClientDisconnected(client.id, reason));
-  });
 }

@@ -142,7 +142,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   // Takeover: the existing connection with this client identifier is closed [MQTT-3.1.4-2], [MQTT-3.1.4-3]
   const existing = core.clientsById.get(clientId);
   if (existing !== undefined) {
-    core.log.info(`client ${clientId} already connected from ${existing.address}: closing the old connection`);
+    core.log.clientEvent('info', `client ${clientId} already connected from ${existing.address}: closing the old connection`);
     existing.close('takeover', 0x8e);
   }
 
@@ -204,7 +204,7 @@ function connected(c: Connection, session: Session, connack: ConnackPacket, wind
   const core = c.core;
   c.send(connack);
   c.connectAccepted();
-  if (core.log.enabled('info')) {
+  if (core.log.clientEventEnabled('info')) {
     core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, clean ${clean}, keepalive ${c.keepalive})`);
   }
   if (core.listenerCount('clientConnected') > 0) core.emit('clientConnected', c.info());
