@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { BrokerOptions, ListenerOptions } from '../broker';
 import { applyBridgeOption, checkBridge, startBridge, type ConfBridge } from './conf/bridge-section';
 import { optionReader, type ConfDiagnostic, type Where } from './conf/diagnostics';
+import { RevocationList } from '../broker/revocation-list';
 
 export type { ConfDiagnostic } from './conf/diagnostics';
 export type { ConfBridge } from './conf/bridge-section';
@@ -64,7 +65,7 @@ export interface MosquittoConf {
 /** Security options this broker cannot honour (yet): refusing to start is safer than running without them. */
 const SECURITY_OPTIONS = new Set([
   'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
-  'capath', 'crlfile', 'dhparamfile', 'ciphers',
+  'capath', 'dhparamfile', 'ciphers',
   'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'psk_file', 'psk_hint',
   'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
   'check_retain_source', 'clientid_prefixes',
@@ -191,9 +192,16 @@ function finishTls(listener: ListenerOptions, state: State): void {
   if (tls.requireCertificate && tls.ca === undefined) {
     state.conf.errors.push({ ...where, message: `${port}: 'require_certificate true' needs a 'cafile' to verify client certificates against` });
   }
-  if (listener.useIdentityAsUsername && !tls.requireCertificate) {
-    state.conf.errors.push({ ...where, message: `${port}: 'use_identity_as_username true' needs 'require_certificate true'` });
+  if (tls.crl !== undefined) {
+    try {
+      RevocationList.parse(tls.crl, tls.ca);
+    } catch (err) {
+      state.conf.errors.push({ ...where, message: `${port}: crlfile: ${(err as Error).message}` });
+    }
   }
+  // use_identity_as_username without require_certificate: the certificate is asked for, not required;
+  // a client without a verified one is refused at CONNECT (0x86 / 4), as Mosquitto refuses it
+  if (listener.useIdentityAsUsername && !tls.requireCertificate) tls.requestCertificate = true;
   listener.protocol = listener.protocol === 'ws' ? 'wss' : 'mqtts';
 }
 
@@ -269,6 +277,11 @@ function applyOption(state: State, option: string, args: string[], where: Where)
     case 'cafile': {
       const v = r.fileContents();
       if (v) tls().ca = v;
+      return;
+    }
+    case 'crlfile': {
+      const v = r.fileContents();
+      if (v) tls().crl = v;
       return;
     }
     case 'require_certificate': {

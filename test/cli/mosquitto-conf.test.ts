@@ -123,7 +123,7 @@ describe('mosquitto.conf parser', () => {
     'plugin /usr/lib/dynsec.so',
     'plugin_opt_config_file /etc/dynsec.json',
     'use_subject_as_username true',
-    'crlfile /etc/crl.pem',
+    'dhparamfile /etc/dh.pem',
     'ciphers ECDHE',
   ]) {
     test(`security option refuses to start: ${line}`, () => {
