@@ -66,7 +66,30 @@ function refuseRevoked(socket: net.Socket, options: ListenerOptions, sink: Liste
   return true;
 }
 
+/** The PSK identity each TLS-PSK client gave, for useIdentityAsUsername. */
+const pskIdentities = new WeakMap<tls.TLSSocket, string>();
+
+/**
+ * A TLS-PSK listener. Node.js also negotiates TLS 1.3 with external PSKs through this callback (with
+ * its SHA-256 cipher suites, as OpenSSL does for Mosquitto); the PSK cipher suites are for TLS 1.2
+ * clients, which alone receive the identity hint.
+ */
+function pskContext(options: ListenerOptions): tls.TlsOptions {
+  const psk = options.psk!;
+  return {
+    pskIdentityHint: psk.hint,
+    ciphers: 'PSK',
+    pskCallback: (socket: tls.TLSSocket, identity: string) => {
+      const key = psk.key(identity);
+      if (key === undefined) return null; // the handshake fails with unknown_psk_identity
+      pskIdentities.set(socket, identity);
+      return key;
+    },
+  };
+}
+
 function tlsContext(options: ListenerOptions): tls.TlsOptions {
+  if (options.psk !== undefined && options.tls === undefined) return pskContext(options);
   const t = options.tls;
   if (t === undefined) throw new Error(`a ${options.protocol} listener needs tls.cert and tls.key`);
   const request = t.requireCertificate === true || t.requestCertificate === true;
@@ -92,6 +115,7 @@ export function reloadTlsContext(server: net.Server, options: ListenerOptions): 
 
 /** The CN of a client certificate the TLS layer verified against the listener's CA, or undefined. */
 function certificateIdentity(socket: net.Socket, options: ListenerOptions): string | undefined {
+  if (socket instanceof tls.TLSSocket && options.psk !== undefined && options.tls === undefined) return pskIdentities.get(socket);
   if (!(socket instanceof tls.TLSSocket) || !socket.authorized || revocation(socket, options) !== undefined) return undefined;
   const cn = socket.getPeerCertificate().subject?.CN;
   // a certificate may hold several CNs; Mosquitto takes the first too

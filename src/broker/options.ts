@@ -19,6 +19,13 @@ export interface ListenerTlsOptions {
   crl?: string | Buffer;
 }
 
+/** A TLS-PSK listener: the identity hint it offers (TLS 1.2 only: TLS 1.3 has none) and the key of each identity. */
+export interface ListenerPskOptions {
+  hint?: string;
+  /** The key for a client's identity, or undefined to refuse the handshake (unknown_psk_identity). */
+  key(identity: string): Buffer | undefined;
+}
+
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
 export interface ListenerOptions {
@@ -28,11 +35,17 @@ export interface ListenerOptions {
   protocol?: ListenerProtocol;
   /** WebSocket path (any path when absent). */
   path?: string;
-  /** Required for `mqtts` and `wss`. */
+  /** Required for `mqtts` and `wss`, unless an `mqtts` listener has `psk`. */
   tls?: ListenerTlsOptions;
   /**
-   * The verified client certificate's subject CN becomes the username `authenticate` sees (as
-   * Mosquitto's use_identity_as_username); a client without one is refused with 0x86 / 4.
+   * TLS-PSK in place of certificates, on an `mqtts` listener without `tls` (Mosquitto's psk_hint and
+   * psk_file). With useIdentityAsUsername the client's PSK identity is its username.
+   */
+  psk?: ListenerPskOptions;
+  /**
+   * The verified client certificate's subject CN (on a PSK listener: the PSK identity) becomes the
+   * username `authenticate` sees (as Mosquitto's use_identity_as_username); a client without one is
+   * refused with 0x86 / 4.
    */
   useIdentityAsUsername?: boolean;
   /**

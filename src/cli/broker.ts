@@ -165,8 +165,13 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   };
 
   // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
-  const security = conf ? await loadConfSecurity(conf, logger) : { hooks: undefined, listeners: [], errors: [] };
+  const security = conf ? await loadConfSecurity(conf, logger) : { hooks: undefined, listeners: [], psk: [], errors: [] };
   for (const [i, hooks] of security.listeners.entries()) if (hooks !== undefined) conf!.listeners[i].security = hooks;
+  // TLS-PSK listeners look their keys up in the psk_file loaded last (a reload replaces it)
+  const pskKeys = { files: security.psk };
+  for (const [i, l] of (conf?.listeners ?? []).entries()) {
+    if (l.psk !== undefined) l.psk.key = (identity) => pskKeys.files[i]?.key(identity);
+  }
   if (security.errors.length > 0) {
     for (const e of security.errors) logError(`Error: ${formatDiagnostic(e)}`);
     logError(`Error found in ${args.configFile}: not starting.`);
@@ -203,7 +208,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
       if (stopping) return;
       log('Reloading config.');
       if (args.configFile === undefined) return;
-      await reloadConf(b, args.configFile, { args, listeners, logger, logError, logState });
+      await reloadConf(b, args.configFile, { args, listeners, logger, logError, logState, pskKeys });
     });
   });
   const stopEarly = (): void => {

@@ -27,6 +27,8 @@ export interface ConfSecurity {
   allowAnonymousWhere?: Where;
   passwordFile?: ConfFile;
   aclFile?: ConfFile;
+  /** psk_file: the keys of the TLS-PSK listeners (psk_hint) these options apply to. */
+  pskFile?: ConfFile;
 }
 
 /** persistence, persistence_location, autosave_interval: turned into a DiskStore by conf/persistence.ts. */
@@ -66,7 +68,7 @@ export interface MosquittoConf {
 const SECURITY_OPTIONS = new Set([
   'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
   'capath', 'dhparamfile', 'ciphers',
-  'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'psk_file', 'psk_hint',
+  'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform',
   'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
   'check_retain_source', 'clientid_prefixes',
 ]);
@@ -154,6 +156,13 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
   }
   for (const l of conf.listeners) finishTls(l, state);
   if (state.perListenerSettings) perListenerSecurity(state, conf.defaultListenerIndex !== undefined ? conf.listeners[0] : undefined);
+  for (const [i, l] of conf.listeners.entries()) {
+    const pskFile = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
+    if (l.psk !== undefined && pskFile === undefined) {
+      const where = state.tlsLines.get(l) ?? { file: context.file ?? 'mosquitto.conf', line: 0 };
+      conf.errors.push({ ...where, message: `listener on port ${l.port}: psk_hint needs a psk_file with the keys of its clients` });
+    }
+  }
   for (const b of conf.bridges) checkBridge(b, conf.errors);
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;
@@ -179,9 +188,19 @@ function perListenerSecurity(state: State, defaultListener: ListenerOptions | un
 /** certfile makes a listener mqtts (or wss with `protocol websockets`); keyfile must go with it. */
 function finishTls(listener: ListenerOptions, state: State): void {
   const tls = listener.tls as Partial<NonNullable<ListenerOptions['tls']>> | undefined;
-  if (tls === undefined) return;
   const where = state.tlsLines.get(listener) ?? { file: 'mosquitto.conf', line: 0 };
   const port = `listener on port ${listener.port}`;
+  if (listener.psk !== undefined) {
+    // psk_hint: a TLS-PSK listener, without certificates (Mosquitto refuses both on one listener)
+    if (tls !== undefined && (tls.cert ?? tls.key ?? tls.ca ?? tls.crl) !== undefined) {
+      state.conf.errors.push({ ...where, message: `${port}: cannot use both certificate and psk encryption in a single listener` });
+    }
+    if (listener.protocol === 'ws') state.conf.errors.push({ ...where, message: `${port}: psk_hint is for MQTT listeners, not websockets` });
+    delete listener.tls;
+    listener.protocol = 'mqtts';
+    return;
+  }
+  if (tls === undefined) return;
   if (tls.cert === undefined || tls.key === undefined) {
     if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername) {
       state.conf.errors.push({ ...where, message: `${port}: TLS needs both 'certfile' and 'keyfile'` });
@@ -297,6 +316,16 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       }
       return;
     }
+    case 'psk_hint': {
+      const v = args.join(' ');
+      if (v === '') return error(`option 'psk_hint' needs a value`);
+      const l = listener();
+      if (!state.tlsLines.has(l)) state.tlsLines.set(l, where);
+      // the key of each identity comes from psk_file, which the broker loads as it starts (conf/security.ts)
+      l.psk = { hint: v, key: () => undefined };
+      return;
+    }
+    case 'psk_file':
     case 'password_file':
     case 'acl_file': {
       if (args.length === 0) return error(`option '${option}' needs a file name`);
@@ -304,6 +333,7 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       // kept for the broker and for the listener: per_listener_settings, read last, picks one
       for (const sec of [conf.security, sectionSecurity()]) {
         if (option === 'password_file') sec.passwordFile = file;
+        else if (option === 'psk_file') sec.pskFile = file;
         else sec.aclFile = file;
       }
       return;

@@ -316,7 +316,7 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
 
   for (const [line, option] of [
     ['auth_plugin /usr/lib/auth.so', 'auth_plugin'],
-    ['psk_file /etc/mosquitto/psk', 'psk_file'],
+    ['tls_engine pkcs11', 'tls_engine'],
   ]) {
     test(`a security option it cannot honour refuses to start: ${line}`, async () => {
       const port = await freePort();

@@ -118,7 +118,7 @@ describe('mosquitto.conf parser', () => {
   });
 
   for (const line of [
-    'psk_file /etc/psk',
+    'ciphers_tls1.3 TLS_AES_256_GCM_SHA384',
     'auth_plugin /usr/lib/auth.so',
     'plugin /usr/lib/dynsec.so',
     'plugin_opt_config_file /etc/dynsec.json',

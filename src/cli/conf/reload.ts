@@ -1,6 +1,6 @@
 // SIGHUP: the configuration file read again and applied to the running broker, as Mosquitto 2.0 does
 // (its config__read with reload, then the security re-apply): password_file, acl_file,
-// allow_anonymous, per_listener_settings, the TLS listeners' certificate, key, CA and CRL files,
+// allow_anonymous, per_listener_settings, psk_file, the TLS listeners' certificate, key, CA and CRL files,
 // allow_zero_length_clientid, persistent_client_expiration and connection_messages. Clients stay
 // connected; one whose login the new files refuse is disconnected. Listeners, bridges, persistence and
 // the limits need a restart (Mosquitto does not reload them either). A file that cannot be read or
@@ -8,6 +8,7 @@
 import type { Broker, BrokerLogger, ListenerOptions } from '../../broker';
 import { formatDiagnostic, loadMosquittoConf } from '../mosquitto-conf';
 import { resolveListeners, type BrokerArgs } from '../broker';
+import type { PskFile } from '../../auth';
 import { loadConfSecurity } from './security';
 
 export interface ReloadContext {
@@ -18,6 +19,8 @@ export interface ReloadContext {
   logError(line: string): void;
   /** What the CLI's own log lines read as they are written. */
   logState: { connectionMessages: boolean };
+  /** The psk_file keys the TLS-PSK listeners look up, by index in the file's listeners. */
+  pskKeys: { files: (PskFile | undefined)[] };
 }
 
 export async function reloadConf(broker: Broker, file: string, ctx: ReloadContext): Promise<void> {
@@ -57,4 +60,5 @@ export async function reloadConf(broker: Broker, file: string, ctx: ReloadContex
     return keep();
   }
   ctx.logState.connectionMessages = conf.connectionMessages;
+  ctx.pskKeys.files = security.psk;
 }

@@ -1,7 +1,7 @@
 // allow_anonymous, password_file and acl_file as the broker's hooks (createSecurityHooks). Loaded when
 // the broker starts: a file that cannot be read or parsed stops the start, with the line that named it;
 // loaded again on SIGHUP, when such a file leaves the running hooks in place.
-import { AclRules, PasswordFile } from '../../auth';
+import { AclRules, PasswordFile, PskFile } from '../../auth';
 import type { BrokerLogger } from '../../broker';
 import { createSecurityHooks, type SecurityHooks } from '../../broker/security';
 import type { ConfDiagnostic } from './diagnostics';
@@ -45,24 +45,43 @@ export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger
   return { hooks, errors };
 }
 
-/** The broker's hooks and, with per_listener_settings, each listener's (in the order of `conf.listeners`). */
+/**
+ * The broker's hooks and, with per_listener_settings, each listener's; the psk_file keys of each TLS-PSK
+ * listener (both in the order of `conf.listeners`).
+ */
 export interface ConfHooks {
   hooks: SecurityHooks | undefined;
   listeners: (SecurityHooks | undefined)[];
+  psk: (PskFile | undefined)[];
   errors: ConfDiagnostic[];
 }
 
 export async function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): Promise<ConfHooks> {
   const security = await loadSecurity(conf.security, logger);
-  const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), errors: security.errors };
+  const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), psk: conf.listeners.map(() => undefined), errors: security.errors };
   if (conf.listenerSecurity !== undefined) {
     // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
     // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
     const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
     for (const [i, own] of conf.listenerSecurity.entries()) {
-      const loaded = await loadSecurity(any && Object.keys(own).length === 0 ? { allowAnonymous: false } : own, logger);
+      const onlyKeys = Object.keys(own).every((k) => k === 'pskFile');
+      const loaded = await loadSecurity(any && onlyKeys ? { ...own, allowAnonymous: false } : own, logger);
       result.errors.push(...loaded.errors);
       result.listeners[i] = loaded.hooks;
+    }
+  }
+  // psk_file: the listener's own with per_listener_settings, else the broker's
+  const loadedPsk = new Map<string, PskFile>();
+  for (const [i, l] of conf.listeners.entries()) {
+    if (l.psk === undefined) continue;
+    const file = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
+    if (file === undefined) continue; // an error of the configuration already (mosquitto-conf.ts)
+    try {
+      const psk = loadedPsk.get(file.path) ?? (await PskFile.load(file.path));
+      loadedPsk.set(file.path, psk);
+      result.psk[i] = psk;
+    } catch (err) {
+      result.errors.push({ ...file.where, message: `unable to load psk_file '${file.path}': ${(err as Error).message}` });
     }
   }
   return result;
