@@ -77,7 +77,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   ) {
     super(stream, core.stats);
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
-    this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
+    const fromCertificate = info.listener?.useIdentityAsUsername === true || info.listener?.useSubjectAsUsername === true;
+    this.certificateIdentity = fromCertificate ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });

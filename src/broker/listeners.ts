@@ -113,10 +113,26 @@ export function reloadTlsContext(server: net.Server, options: ListenerOptions): 
   server.setSecureContext(secureContextOptions(options));
 }
 
+/** An RFC 2253 attribute value: , + " \ < > ; escaped, and a leading # or blank and a trailing blank. */
+function rfc2253Value(value: string): string {
+  return value.replace(/[,+"\\<>;]/g, '\\$&').replace(/^[# ]/, '\\$&').replace(/ $/, '\\ ');
+}
+
+/** The subject as OpenSSL prints it with XN_FLAG_RFC2253 (Mosquitto's use_subject_as_username): the last RDN first. */
+function subjectRfc2253(cert: tls.PeerCertificate): string {
+  const subject = cert.subject as unknown as Record<string, string | string[]>;
+  const rdns: string[] = [];
+  for (const [type, value] of Object.entries(subject)) {
+    for (const v of Array.isArray(value) ? value : [value]) rdns.push(`${type}=${rfc2253Value(v)}`);
+  }
+  return rdns.reverse().join(',');
+}
+
 /** The CN of a client certificate the TLS layer verified against the listener's CA, or undefined. */
 function certificateIdentity(socket: net.Socket, options: ListenerOptions): string | undefined {
   if (socket instanceof tls.TLSSocket && options.psk !== undefined && options.tls === undefined) return pskIdentities.get(socket);
   if (!(socket instanceof tls.TLSSocket) || !socket.authorized || revocation(socket, options) !== undefined) return undefined;
+  if (options.useSubjectAsUsername === true) return subjectRfc2253(socket.getPeerCertificate());
   const cn = socket.getPeerCertificate().subject?.CN;
   // a certificate may hold several CNs; Mosquitto takes the first too
   const first = Array.isArray(cn) ? cn[0] : cn;

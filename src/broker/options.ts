@@ -49,6 +49,11 @@ export interface ListenerOptions {
    */
   useIdentityAsUsername?: boolean;
   /**
+   * As useIdentityAsUsername, with the certificate's whole subject as the username, in RFC 2253 form
+   * ("CN=device,O=Plant,C=GB"), as Mosquitto's use_subject_as_username.
+   */
+  useSubjectAsUsername?: boolean;
+  /**
    * Hooks for the connections accepted on this listener, in place of the broker's (Mosquitto's
    * per_listener_settings): a hook left out here lets everything through on this listener.
    * `createSecurityHooks` builds them.

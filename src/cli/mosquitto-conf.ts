@@ -69,7 +69,7 @@ const SECURITY_OPTIONS = new Set([
   'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
   'capath', 'dhparamfile', 'ciphers',
   'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform',
-  'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
+  'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
   'check_retain_source', 'clientid_prefixes',
 ]);
 const SECURITY_PREFIXES = ['plugin_opt_', 'auth_opt_'];
@@ -202,7 +202,7 @@ function finishTls(listener: ListenerOptions, state: State): void {
   }
   if (tls === undefined) return;
   if (tls.cert === undefined || tls.key === undefined) {
-    if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername) {
+    if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername || listener.useSubjectAsUsername) {
       state.conf.errors.push({ ...where, message: `${port}: TLS needs both 'certfile' and 'keyfile'` });
     }
     delete listener.tls;
@@ -220,7 +220,7 @@ function finishTls(listener: ListenerOptions, state: State): void {
   }
   // use_identity_as_username without require_certificate: the certificate is asked for, not required;
   // a client without a verified one is refused at CONNECT (0x86 / 4), as Mosquitto refuses it
-  if (listener.useIdentityAsUsername && !tls.requireCertificate) tls.requestCertificate = true;
+  if ((listener.useIdentityAsUsername || listener.useSubjectAsUsername) && !tls.requireCertificate) tls.requestCertificate = true;
   listener.protocol = listener.protocol === 'ws' ? 'wss' : 'mqtts';
 }
 
@@ -308,11 +308,13 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v !== undefined) tls().requireCertificate = v;
       return;
     }
-    case 'use_identity_as_username': {
+    case 'use_identity_as_username':
+    case 'use_subject_as_username': {
       const v = bool();
       if (v !== undefined) {
-        listener().useIdentityAsUsername = v;
-        if (v) tls();
+        if (option === 'use_identity_as_username') listener().useIdentityAsUsername = v;
+        else listener().useSubjectAsUsername = v;
+        if (v && listener().psk === undefined) tls();
       }
       return;
     }

@@ -122,7 +122,7 @@ describe('mosquitto.conf parser', () => {
     'auth_plugin /usr/lib/auth.so',
     'plugin /usr/lib/dynsec.so',
     'plugin_opt_config_file /etc/dynsec.json',
-    'use_subject_as_username true',
+    'use_username_as_clientid true',
     'dhparamfile /etc/dh.pem',
     'ciphers ECDHE',
   ]) {
