@@ -140,10 +140,11 @@ export class Broker extends BrokerCore {
    * Clients stay connected; what they publish, subscribe to and receive from now on goes through the
    * new hooks. As Mosquitto's security re-apply does, each connected client that logged in through
    * `authenticate` is checked again with the credentials it logged in with, and disconnected if now
-   * refused (5.0: DISCONNECT 0x98 Administrative action). A TLS context that cannot be made throws
+   * refused (5.0: DISCONNECT 0x98 Administrative action). Everything but that check is applied before
+   * this returns, so no packet is read under the old settings; a TLS context that cannot be made throws,
    * before anything changed. Resolves with the ids of the clients disconnected.
    */
-  async reload(update: BrokerReload): Promise<string[]> {
+  reload(update: BrokerReload): Promise<string[]> {
     const listeners = this.options.listeners;
     // every TLS context first: a bad key or certificate changes nothing
     for (const [i, l] of (update.listeners ?? []).entries()) {
@@ -163,7 +164,11 @@ export class Broker extends BrokerCore {
       if (value !== undefined) this.options[name] = value;
     }
     for (const session of this.sessions.values()) session.authorizeRead = this.options.authorizeRead;
+    return this.checkLoginsAgain();
+  }
 
+  /** Each client logged in through `authenticate` is asked again; those now refused are disconnected. */
+  private async checkLoginsAgain(): Promise<string[]> {
     const authenticate = this.options.authenticate;
     if (authenticate === undefined) return [];
     const refused: string[] = [];

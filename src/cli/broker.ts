@@ -165,7 +165,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   };
 
   // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
-  const security = conf ? await loadConfSecurity(conf, logger) : { hooks: undefined, listeners: [], psk: [], errors: [] };
+  const security = conf ? loadConfSecurity(conf, logger) : { hooks: undefined, listeners: [], psk: [], errors: [] };
   for (const [i, hooks] of security.listeners.entries()) if (hooks !== undefined) conf!.listeners[i].security = hooks;
   // TLS-PSK listeners look their keys up in the psk_file loaded last (a reload replaces it)
   const pskKeys = { files: security.psk };

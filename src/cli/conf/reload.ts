@@ -35,16 +35,17 @@ export async function reloadConf(broker: Broker, file: string, ctx: ReloadContex
     ctx.logError('Error: It is not currently possible to add/remove listeners when reloading the config file.');
     return keep();
   }
-  const security = await loadConfSecurity(conf, ctx.logger);
+  const security = loadConfSecurity(conf, ctx.logger);
   if (security.errors.length > 0) {
     for (const e of security.errors) ctx.logError(`Error: ${formatDiagnostic(e)}`);
     return keep();
   }
   // a listener from --host/--port comes first and has no options of its own in the file
   const offset = listeners.length - conf.listeners.length;
+  let checked: Promise<string[]>;
   try {
-    // a client disconnected here is logged as Mosquitto does: "Client X disconnected, not authorised."
-    await broker.reload({
+    // applied at once, before another packet is read; the connected clients are checked after that
+    checked = broker.reload({
       hooks: security.hooks ?? {},
       listeners: listeners.map((l, i) => ({
         security: i >= offset ? security.listeners[i - offset] : undefined,
@@ -61,4 +62,6 @@ export async function reloadConf(broker: Broker, file: string, ctx: ReloadContex
   }
   ctx.logState.connectionMessages = conf.connectionMessages;
   ctx.pskKeys.files = security.psk;
+  // a client disconnected there is logged as Mosquitto does: "Client X disconnected, not authorised."
+  await checked;
 }

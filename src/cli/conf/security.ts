@@ -1,6 +1,8 @@
 // allow_anonymous, password_file and acl_file as the broker's hooks (createSecurityHooks). Loaded when
 // the broker starts: a file that cannot be read or parsed stops the start, with the line that named it;
-// loaded again on SIGHUP, when such a file leaves the running hooks in place.
+// loaded again on SIGHUP, when such a file leaves the running hooks in place. Files are read
+// synchronously: a reload then takes effect before the broker reads another packet, as in Mosquitto.
+import * as fs from 'node:fs';
 import { AclRules, PasswordFile, PskFile } from '../../auth';
 import type { BrokerLogger } from '../../broker';
 import { createSecurityHooks, type SecurityHooks } from '../../broker/security';
@@ -13,7 +15,7 @@ export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDia
  * No security option at all: no hooks, every client is let in (the broker's behaviour before it had
  * any). Any of them: allow_anonymous defaults to false, as in Mosquitto 2.
  */
-export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): Promise<SecurityResult> {
+export function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): SecurityResult {
   const { passwordFile, aclFile } = security;
   if (passwordFile === undefined && aclFile === undefined && security.allowAnonymous === undefined) return { hooks: undefined, errors: [] };
   const errors: ConfDiagnostic[] = [];
@@ -21,14 +23,14 @@ export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger
   let acl: AclRules | undefined;
   if (passwordFile) {
     try {
-      passwords = await PasswordFile.load(passwordFile.path);
+      passwords = PasswordFile.parse(fs.readFileSync(passwordFile.path, 'utf8'), { file: passwordFile.path });
     } catch (err) {
       errors.push({ ...passwordFile.where, message: `unable to load password_file '${passwordFile.path}': ${(err as Error).message}` });
     }
   }
   if (aclFile) {
     try {
-      acl = await AclRules.load(aclFile.path);
+      acl = AclRules.parse(fs.readFileSync(aclFile.path, 'utf8'), aclFile.path);
     } catch (err) {
       errors.push({ ...aclFile.where, message: `unable to load acl_file '${aclFile.path}': ${(err as Error).message}` });
     }
@@ -56,8 +58,8 @@ export interface ConfHooks {
   errors: ConfDiagnostic[];
 }
 
-export async function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): Promise<ConfHooks> {
-  const security = await loadSecurity(conf.security, logger);
+export function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): ConfHooks {
+  const security = loadSecurity(conf.security, logger);
   const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), psk: conf.listeners.map(() => undefined), errors: security.errors };
   if (conf.listenerSecurity !== undefined) {
     // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
@@ -65,7 +67,7 @@ export async function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogge
     const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
     for (const [i, own] of conf.listenerSecurity.entries()) {
       const onlyKeys = Object.keys(own).every((k) => k === 'pskFile');
-      const loaded = await loadSecurity(any && onlyKeys ? { ...own, allowAnonymous: false } : own, logger);
+      const loaded = loadSecurity(any && onlyKeys ? { ...own, allowAnonymous: false } : own, logger);
       result.errors.push(...loaded.errors);
       result.listeners[i] = loaded.hooks;
     }
@@ -77,7 +79,7 @@ export async function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogge
     const file = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
     if (file === undefined) continue; // an error of the configuration already (mosquitto-conf.ts)
     try {
-      const psk = loadedPsk.get(file.path) ?? (await PskFile.load(file.path));
+      const psk = loadedPsk.get(file.path) ?? PskFile.parse(fs.readFileSync(file.path, 'utf8'), file.path);
       loadedPsk.set(file.path, psk);
       result.psk[i] = psk;
     } catch (err) {
