@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { BrokerOptions, ListenerOptions } from '../broker';
 import { applyBridgeOption, checkBridge, startBridge, type ConfBridge } from './conf/bridge-section';
 import { optionReader, type ConfDiagnostic, type Where } from './conf/diagnostics';
-import { RevocationList } from '../broker/revocation-list';
+import { finishListenerTls } from './conf/listener-tls';
 
 export type { ConfDiagnostic } from './conf/diagnostics';
 export type { ConfBridge } from './conf/bridge-section';
@@ -154,7 +154,7 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
     state.tlsLines.set(conf.listeners[0], state.tlsLines.get(d) ?? { file: context.file ?? 'mosquitto.conf', line: 0 });
     conf.defaultListenerIndex = 0;
   }
-  for (const l of conf.listeners) finishTls(l, state);
+  for (const l of conf.listeners) finishListenerTls(l, state.tlsLines.get(l) ?? { file: context.file ?? 'mosquitto.conf', line: 0 }, conf.errors);
   if (state.perListenerSettings) perListenerSecurity(state, conf.defaultListenerIndex !== undefined ? conf.listeners[0] : undefined);
   for (const [i, l] of conf.listeners.entries()) {
     const pskFile = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
@@ -183,45 +183,6 @@ function perListenerSecurity(state: State, defaultListener: ListenerOptions | un
   }
   conf.listenerSecurity = conf.listeners.map((l) => state.sectionSecurity.get(l === defaultListener ? state.defaultListener : l) ?? {});
   conf.security = {};
-}
-
-/** certfile makes a listener mqtts (or wss with `protocol websockets`); keyfile must go with it. */
-function finishTls(listener: ListenerOptions, state: State): void {
-  const tls = listener.tls as Partial<NonNullable<ListenerOptions['tls']>> | undefined;
-  const where = state.tlsLines.get(listener) ?? { file: 'mosquitto.conf', line: 0 };
-  const port = `listener on port ${listener.port}`;
-  if (listener.psk !== undefined) {
-    // psk_hint: a TLS-PSK listener, without certificates (Mosquitto refuses both on one listener)
-    if (tls !== undefined && (tls.cert ?? tls.key ?? tls.ca ?? tls.crl) !== undefined) {
-      state.conf.errors.push({ ...where, message: `${port}: cannot use both certificate and psk encryption in a single listener` });
-    }
-    if (listener.protocol === 'ws') state.conf.errors.push({ ...where, message: `${port}: psk_hint is for MQTT listeners, not websockets` });
-    delete listener.tls;
-    listener.protocol = 'mqtts';
-    return;
-  }
-  if (tls === undefined) return;
-  if (tls.cert === undefined || tls.key === undefined) {
-    if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername || listener.useSubjectAsUsername) {
-      state.conf.errors.push({ ...where, message: `${port}: TLS needs both 'certfile' and 'keyfile'` });
-    }
-    delete listener.tls;
-    return;
-  }
-  if (tls.requireCertificate && tls.ca === undefined) {
-    state.conf.errors.push({ ...where, message: `${port}: 'require_certificate true' needs a 'cafile' to verify client certificates against` });
-  }
-  if (tls.crl !== undefined) {
-    try {
-      RevocationList.parse(tls.crl, tls.ca);
-    } catch (err) {
-      state.conf.errors.push({ ...where, message: `${port}: crlfile: ${(err as Error).message}` });
-    }
-  }
-  // use_identity_as_username without require_certificate: the certificate is asked for, not required;
-  // a client without a verified one is refused at CONNECT (0x86 / 4), as Mosquitto refuses it
-  if ((listener.useIdentityAsUsername || listener.useSubjectAsUsername) && !tls.requireCertificate) tls.requestCertificate = true;
-  listener.protocol = listener.protocol === 'ws' ? 'wss' : 'mqtts';
 }
 
 /** Reads a configuration file (and its include_dir files). A file that cannot be read is an error. */
@@ -387,7 +348,7 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       const v = oneArg();
       if (v === undefined) return;
       if (!state.current) return error(`'protocol' must follow a 'listener'`);
-      // mqtts/wss follow from certfile once the whole file is read (finishTls)
+      // mqtts/wss follow from certfile once the whole file is read (conf/listener-tls.ts)
       if (v === 'mqtt') state.current.protocol = 'mqtt';
       else if (v === 'websockets') state.current.protocol = 'ws';
       else error(`invalid value '${v}' for 'protocol': 'mqtt' or 'websockets' is expected`);
