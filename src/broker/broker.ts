@@ -174,7 +174,7 @@ export class Broker extends BrokerCore {
     const refused: string[] = [];
     await Promise.all(
       [...this.clientsById.values()].map(async (c) => {
-        if (c.login === undefined) return; // not a login by the hook (enhanced authentication, the broker's own)
+        if (c.login === undefined) return; // not accepted by the hook (enhanced authentication, the broker's own links)
         const verdict = await authenticate(c, c.username, c.login.password);
         if (verdict === true || (typeof verdict === 'object' && verdict.reasonCode === ReasonCode.Success)) return;
         if (c.state !== ConnectionState.Connected) return;

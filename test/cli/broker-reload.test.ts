@@ -144,3 +144,34 @@ describe('mqtt-hub broker -c: SIGHUP reloads the configuration', { timeout: 60_0
     assert.equal(b.child.exitCode, null);
   });
 });
+
+describe('mqtt-hub broker -c: SIGHUP with per_listener_settings true', { timeout: 60_000, skip }, () => {
+  test("each listener gets its own reloaded settings: anonymous clients of the listener that now refuses them are disconnected, the other listener's stay", async () => {
+    const strictPort = await freePort();
+    const openPort = await freePort();
+    const conf = path.join(dir, 'per-listener.conf');
+    const write = (openAllowsAnonymous: boolean): void =>
+      fs.writeFileSync(conf, [
+        'per_listener_settings true',
+        `listener ${strictPort} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`,
+        `listener ${openPort} 127.0.0.1`, `allow_anonymous ${openAllowsAnonymous}`, '',
+      ].join('\n'));
+    write(true);
+    const broker = await startBroker(conf);
+    const alice = await mqtt.connectAsync(`mqtt://127.0.0.1:${strictPort}`, { protocolVersion: 5, username: 'alice', password: 'secret-a', reconnectPeriod: 0 });
+    const guest = await mqtt.connectAsync(`mqtt://127.0.0.1:${openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    clients.push(alice, guest);
+    let reasonCode: number | undefined;
+    guest.once('disconnect', (p) => (reasonCode = p.reasonCode));
+    write(false);
+    const before = broker.stdout().split('Reloading config.').length;
+    broker.child.kill('SIGHUP');
+    await waitUntil(() => broker.stdout().split('Reloading config.').length > before, 10_000, '"Reloading config."');
+    await waitUntil(() => reasonCode !== undefined, 10_000, 'DISCONNECT to the guest');
+    assert.equal(reasonCode, 0x98);
+    assert.ok(alice.connected);
+    const again = await run('mosquitto_pub', ['-p', String(openPort), '-t', 'x', '-m', 'y']);
+    assert.equal(again.code, 5, 'anonymous refused on that listener now');
+    assert.equal((await run('mosquitto_pub', ['-p', String(openPort), '-u', 'alice', '-P', 'secret-a', '-t', 'x', '-m', 'y'])).code, 4, 'that listener has no password file');
+  });
+});

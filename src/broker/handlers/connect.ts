@@ -83,8 +83,6 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     return enhancedAuthStep(c, step);
   }
 
-  // kept to check the client again when the security configuration is reloaded (Broker.reload)
-  c.login = { password: p.password };
   const hook = options.authenticate;
   if (hook === undefined) return accept(c, pending);
   const verdict = hook(c, username, p.password);
@@ -94,9 +92,12 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
 
 function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void | Promise<void> {
   if (c.state !== ConnectionState.Authenticating) return; // closed meanwhile
-  if (verdict === true) return accept(c, pending);
-  const reasonCode = verdict === false ? (c.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
-  if (reasonCode === 0) return accept(c, pending);
+  const reasonCode = verdict === true ? 0 : verdict === false ? (c.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
+  if (reasonCode === 0) {
+    // a login the hook accepted is checked again when the security configuration is reloaded (Broker.reload)
+    c.login = { password: pending.packet.password };
+    return accept(c, pending);
+  }
   const reasonString = typeof verdict === 'object' ? verdict.reasonString : undefined;
   c.refuseConnect(reasonCode, pending.packet.protocolVersion, reasonString ?? 'not authorized');
 }
