@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Packet, Subscription } from '../../src/codec/types';
 import { addMonitor, removeMonitor } from './broker-admin';
 import { BrokerMonitor } from './broker-monitor';
@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createBridge, createEngineBroker, burnVerifyTime, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, burnVerifyTime, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, WebSocketStream, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
@@ -255,7 +255,8 @@ export class BrokerController {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname !== wsPath) return; // another handler (Node-RED's comms, websocket nodes) owns it
       wss.handleUpgrade(req, socket, head, (ws) => {
-        broker.handle(createWebSocketStream(ws), { address: req.socket.remoteAddress, port: req.socket.remotePort });
+        // binary frames only [MQTT-6.0.0-1], one MQTT packet per frame as on the broker's own ws listeners
+        broker.handle(new WebSocketStream(ws), { address: req.socket.remoteAddress, port: req.socket.remotePort });
       });
     };
     server.on('upgrade', this.upgradeHandler);

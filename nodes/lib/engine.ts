@@ -2,7 +2,7 @@
 import { connect, type ClientOptions, type MqttClient } from '../../src/client';
 import { createBroker, type Broker, type BrokerOptions } from '../../src/broker';
 
-export { createSecurityHooks } from '../../src/broker';
+export { createSecurityHooks, WebSocketStream } from '../../src/broker';
 export { AclRules, AclFileError, PasswordFile, parsePasswordHash, burnVerifyTime, verifyPassword } from '../../src/auth';
 export { DiskStore } from '../../src/persistence';
 export { createBridge, resolveBridgeOptions, type Bridge, type BridgeOptions, type BridgeTlsOptions, type BridgeTopic, type RestartTimeout } from '../../src/bridge';

@@ -12,4 +12,5 @@ export {
 } from './password-hash';
 export { PasswordFile, PasswordFileError, PasswordFileParseOptions, usernameProblem } from './password-file';
 export { AclAccess, AclFileError, AclRule, parseAclFile } from './acl-file';
+export { PskFile, PskFileError } from './psk-file';
 export { AclRules, ClientAcl, SubscribeCoverage } from './acl-rules';

@@ -52,6 +52,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   requestProblemInformation = true;
   /** Authentication Method of CONNECT (5.0 enhanced authentication), for AUTH. */
   authenticationMethod: string | undefined;
+  /** The password of a login by `authenticate` (not enhanced authentication), to check it again on a reload. */
+  login: { password: Buffer | undefined } | undefined;
   /** A CONNECT waiting for the enhanced authentication exchange to finish. */
   pendingConnect: PendingConnect | undefined;
   /** Topic aliases the client set on its PUBLISHes (5.0 section 3.3.2.3.4). */
@@ -75,7 +77,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   ) {
     super(stream, core.stats);
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
-    this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
+    const fromCertificate = info.listener?.useIdentityAsUsername === true || info.listener?.useSubjectAsUsername === true;
+    this.certificateIdentity = fromCertificate ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
@@ -384,8 +387,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     } else {
       // a large payload is written as it is, behind its own header, never copied
       const parts = encoding.buffers(r);
-      this.write(parts[0]);
-      this.queue(parts[1]);
+      this.writeInParts(parts[0], parts[1]);
     }
     return true;
   }
@@ -430,7 +432,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   /** Nothing for 1.5 × keepalive: the connection is considered broken [MQTT-3.1.2-24]. Called by KeepaliveSweep. */
   checkKeepalive(now: number): void {
     if (this.state !== ConnectionState.Connected || now - this.lastActivity < this.keepalive * 1500) return;
-    this.core.log.info(`client ${this.label()} keepalive timeout`);
+    this.core.log.clientEvent('info', `client ${this.label()} keepalive timeout`);
     this.close('keepalive', 0x8d);
   }
 

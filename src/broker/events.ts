@@ -17,9 +17,19 @@ export interface ClientInfo {
   bytesOut: number;
 }
 
+/** A connection a listener accepted, before any packet: Mosquitto's "New connection from ..." line. */
+export interface ConnectionOpened {
+  address: string | undefined;
+  port: number | undefined;
+  /** The listener's port the connection came in on. */
+  listenerPort: number | undefined;
+}
+
 export type DropReason = 'queue-full' | 'expired' | 'too-large' | 'buffer-full' | 'session-ended' | 'not-authorized';
 
 export interface BrokerEvents {
+  /** Emitted only while something listens. */
+  connectionOpened: [connection: ConnectionOpened];
   clientConnected: [client: ClientInfo];
   /** `reason`: 'disconnect', 'will-disconnect', 'closed', 'keepalive', 'takeover', 'protocol-error', 'shutdown', ... */
   clientDisconnected: [client: ClientInfo, reason: string];

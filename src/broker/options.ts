@@ -15,6 +15,15 @@ export interface ListenerTlsOptions {
   requireCertificate?: boolean;
   /** A client certificate is asked for but optional; an unverified one counts as none. */
   requestCertificate?: boolean;
+  /** Certificate revocation lists (PEM): a revoked client certificate fails verification (Mosquitto's crlfile). */
+  crl?: string | Buffer;
+}
+
+/** A TLS-PSK listener: the identity hint it offers (TLS 1.2 only: TLS 1.3 has none) and the key of each identity. */
+export interface ListenerPskOptions {
+  hint?: string;
+  /** The key for a client's identity, or undefined to refuse the handshake (unknown_psk_identity). */
+  key(identity: string): Buffer | undefined;
 }
 
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -26,13 +35,24 @@ export interface ListenerOptions {
   protocol?: ListenerProtocol;
   /** WebSocket path (any path when absent). */
   path?: string;
-  /** Required for `mqtts` and `wss`. */
+  /** Required for `mqtts` and `wss`, unless an `mqtts` listener has `psk`. */
   tls?: ListenerTlsOptions;
   /**
-   * The verified client certificate's subject CN becomes the username `authenticate` sees (as
-   * Mosquitto's use_identity_as_username); a client without one is refused with 0x87 / 5.
+   * TLS-PSK in place of certificates, on an `mqtts` listener without `tls` (Mosquitto's psk_hint and
+   * psk_file). With useIdentityAsUsername the client's PSK identity is its username.
+   */
+  psk?: ListenerPskOptions;
+  /**
+   * The verified client certificate's subject CN (on a PSK listener: the PSK identity) becomes the
+   * username `authenticate` sees (as Mosquitto's use_identity_as_username); a client without one is
+   * refused with 0x86 / 4.
    */
   useIdentityAsUsername?: boolean;
+  /**
+   * As useIdentityAsUsername, with the certificate's whole subject as the username, in RFC 2253 form
+   * ("CN=device,O=Plant,C=GB"), as Mosquitto's use_subject_as_username.
+   */
+  useSubjectAsUsername?: boolean;
   /**
    * Hooks for the connections accepted on this listener, in place of the broker's (Mosquitto's
    * per_listener_settings): a hook left out here lets everything through on this listener.
@@ -51,6 +71,12 @@ export interface BrokerLogger {
   info?(message: string): void;
   warn?(message: string): void;
   error?(message: string): void;
+  /**
+   * false: the broker does not log clients connecting, subscribing, being taken over or timing out,
+   * because the logger's owner writes its own lines for them from the broker's events (the CLI, in
+   * Mosquitto's words). Default true.
+   */
+  clientEvents?: boolean;
 }
 
 /** What hooks see of a client. */
@@ -149,6 +175,8 @@ export interface ConnectionInfo {
   address?: string;
   port?: number;
   listener?: ListenerOptions;
+  /** The local port the connection came in on (a listener's own port). */
+  localPort?: number;
   /** Subject CN of a client certificate the TLS layer verified. */
   certificateIdentity?: string;
 }
@@ -165,7 +193,7 @@ export const MAX_PACKET_SIZE = 268_435_455 + 5;
  * listener, or to the broker's for the other listeners. Without per-listener hooks the broker's are
  * kept as they are, so nothing is paid for this.
  */
-function perListenerHooks(options: BrokerOptions): ListenerSecurity {
+export function perListenerHooks(options: BrokerOptions): ListenerSecurity {
   const global: ListenerSecurity = {
     authenticate: options.authenticate,
     authorizePublish: options.authorizePublish,

@@ -114,6 +114,8 @@ export function formatClientDisconnected(clientId: string, reason: string): stri
       return `Client ${clientId} already connected, closing old connection.`;
     case 'protocol-error':
       return `Client ${clientId} disconnected due to protocol error.`;
+    case 'not-authorized':
+      return `Client ${clientId} disconnected, not authorised.`;
     default:
       return `Client ${clientId} disconnected (${reason}).`;
   }

@@ -1,10 +1,13 @@
 // The write side of a connection. What a tick writes is gathered and goes out at its end as a few
 // large buffers: small packets copied together, a large payload as it is, the first ones as soon as
 // WRITE_CHUNK bytes wait. Small PUBLISHes are encoded straight into a slab shared by all connections.
+// A stream that sends each write as one message (a WebSocket: one binary frame per write) gets one
+// write per packet instead, still once per tick.
 import type { Duplex } from 'node:stream';
 import { writePublishAt } from '../codec/publish-encoding';
 import type { ProtocolVersion, PublishPacket } from '../codec/types';
 import type { BrokerStats } from './stats';
+import { WebSocketStream } from './websocket-stream';
 
 /** Payloads up to this size are copied into one Buffer with their header; larger ones are written apart. */
 export const COPY_PAYLOAD_LIMIT = 4096;
@@ -36,11 +39,19 @@ export class PacketWriter {
   private sliceSlab: Buffer | null = null;
   private sliceStart = 0;
   private sliceEnd = 0;
+  /**
+   * One packet per write, never two packets joined: each write of a WebSocket stream is one frame, and
+   * clients that take a frame for a packet (Eclipse Paho C and JavaScript) misread a frame holding
+   * several, which [MQTT-6.0.0-2] allows. TCP and TLS keep the gathering.
+   */
+  private readonly framed: boolean;
 
   constructor(
     readonly stream: Duplex,
     private readonly stats: BrokerStats,
-  ) {}
+  ) {
+    this.framed = stream instanceof WebSocketStream;
+  }
 
   /** Bytes written and not yet taken by the peer: in the socket's buffer or still in this tick's batch. */
   unsentBytes(): number {
@@ -53,8 +64,18 @@ export class PacketWriter {
     this.queue(buf);
   }
 
-  /** More bytes of the packet written last (a large payload after its header). */
-  protected queue(buf: Buffer): void {
+  /** One whole packet in two parts: a header and the large payload behind it, which is not copied on TCP. */
+  protected writeInParts(head: Buffer, payload: Buffer): void {
+    if (this.framed) {
+      this.write(Buffer.concat([head, payload], head.length + payload.length));
+      return;
+    }
+    this.write(head);
+    this.queue(payload);
+  }
+
+  /** Bytes queued for writing: a whole packet, or more bytes of the packet written last. */
+  private queue(buf: Buffer): void {
     if (this.outgoingBytes === 0) process.nextTick(flushWriter, this);
     this.closeSlice();
     this.append(buf);
@@ -91,6 +112,11 @@ export class PacketWriter {
       return;
     }
     stream.cork();
+    if (this.framed) {
+      for (const packet of out) stream.write(packet);
+      stream.uncork();
+      return;
+    }
     let start = 0;
     let size = 0;
     for (let i = 0; i < out.length; i++) {
@@ -136,7 +162,8 @@ export class PacketWriter {
       slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
       slabUsed = 0;
     }
-    if (this.sliceSlab !== slab || this.sliceEnd !== slabUsed) {
+    // framed: every packet is a slice of its own, so every packet is a write of its own
+    if (this.framed || this.sliceSlab !== slab || this.sliceEnd !== slabUsed) {
       this.closeSlice();
       this.sliceSlab = slab;
       this.sliceStart = slabUsed;

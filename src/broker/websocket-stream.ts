@@ -1,6 +1,7 @@
 // A WebSocket as the duplex stream a Connection reads and writes. MQTT over WebSocket travels in
 // binary frames only [MQTT-6.0.0-1]: a text frame closes the connection. Frames are not packet
-// boundaries [MQTT-6.0.0-2]: chunks go to the decoder as they come, which reassembles packets.
+// boundaries [MQTT-6.0.0-2]: chunks go to the decoder as they come, which reassembles packets. Each
+// write is sent as one frame; the connection's PacketWriter writes one whole packet at a time here.
 import { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 

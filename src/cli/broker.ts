@@ -1,22 +1,19 @@
 // `mqtt-hub broker`: run the broker from the command line, with Mosquitto's configuration file format
 // and its log lines (`-v` logs every packet in and out as `mosquitto -v` does).
+// SIGHUP reloads the configuration as Mosquitto does (conf/reload.ts): security files, TLS files and a
+// few options, with clients staying connected.
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener or the persistence store cannot open (e.g.
 // the port is in use), 3 for a bad command line or configuration (as Mosquitto does for configuration
 // errors; a password_file or acl_file that cannot be loaded is one).
-import { createBroker, type BrokerLogger, type BrokerOptions, type ClientInfo, type ListenerOptions } from '../broker';
-import type { ConnectPacket, Packet } from '../codec/types';
-import {
-  formatClientConnected,
-  formatClientDisconnected,
-  formatPacketIn,
-  formatPacketOut,
-  timestamp,
-} from '../broker/packet-log';
+import { createBroker, type BrokerLogger, type BrokerOptions, type ListenerOptions } from '../broker';
+import { timestamp } from '../broker/packet-log';
+import { attachBrokerLog } from './broker-log';
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
 import { createBridge, type Bridge } from '../bridge';
 import type { DiskStore } from '../persistence';
 import { openPersistence } from './conf/persistence';
-import { loadSecurity } from './conf/security';
+import { loadConfSecurity } from './conf/security';
+import { reloadConf } from './conf/reload';
 
 import { packageVersion } from './main';
 
@@ -37,6 +34,8 @@ export interface BrokerCliIo {
   err(text: string): void;
   /** Registers the handler for SIGINT/SIGTERM; returns a function that removes it. */
   onStopSignal(handler: (signal: string) => void): () => void;
+  /** Registers the handler for SIGHUP (reload the configuration); returns a function that removes it. */
+  onReloadSignal(handler: () => void): () => void;
 }
 
 const defaultIo: BrokerCliIo = {
@@ -49,6 +48,10 @@ const defaultIo: BrokerCliIo = {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     };
+  },
+  onReloadSignal: (handler) => {
+    process.on('SIGHUP', handler);
+    return () => process.off('SIGHUP', handler);
   },
 };
 
@@ -153,24 +156,21 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
 
   const verbose = args.verbose || (conf?.logTypes.some((t) => t === 'all' || t === 'debug') ?? false);
   const logger: BrokerLogger = {
-    // The broker's own info/debug lines repeat what the Mosquitto-style lines say: -v only.
+    // the broker's own info/debug lines: -v only, and none for what broker-log.ts says in Mosquitto's words
     debug: verbose ? (m) => log(m) : undefined,
     info: verbose ? (m) => log(m) : undefined,
+    clientEvents: false,
     warn: (m) => logError(`Warning: ${m}`),
     error: (m) => logError(`Error: ${m}`),
   };
 
   // Security before anything opens: a file that cannot be loaded stops the start, never runs open.
-  const security = conf ? await loadSecurity(conf.security, logger) : { hooks: undefined, errors: [] };
-  if (conf?.listenerSecurity !== undefined) {
-    // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
-    // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
-    const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
-    for (const [i, own] of conf.listenerSecurity.entries()) {
-      const loaded = await loadSecurity(any && Object.keys(own).length === 0 ? { allowAnonymous: false } : own, logger);
-      security.errors.push(...loaded.errors);
-      if (loaded.hooks !== undefined) conf.listeners[i].security = loaded.hooks;
-    }
+  const security = conf ? loadConfSecurity(conf, logger) : { hooks: undefined, listeners: [], psk: [], errors: [] };
+  for (const [i, hooks] of security.listeners.entries()) if (hooks !== undefined) conf!.listeners[i].security = hooks;
+  // TLS-PSK listeners look their keys up in the psk_file loaded last (a reload replaces it)
+  const pskKeys = { files: security.psk };
+  for (const [i, l] of (conf?.listeners ?? []).entries()) {
+    if (l.psk !== undefined) l.psk.key = (identity) => pskKeys.files[i]?.key(identity);
   }
   if (security.errors.length > 0) {
     for (const e of security.errors) logError(`Error: ${formatDiagnostic(e)}`);
@@ -178,7 +178,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     return 3;
   }
 
-  const connectionMessages = conf?.connectionMessages ?? true;
+  const logState = { connectionMessages: conf?.connectionMessages ?? true };
   const listeners = resolveListeners(conf, args);
   const options: BrokerOptions = {
     ...conf?.options,
@@ -189,12 +189,32 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
 
   // Listen for SIGINT/SIGTERM from the start: a signal while the listeners open still stops cleanly.
   let removeStopHandler = (): void => undefined;
+  let stopping = false;
   const stopped = new Promise<string>((resolve) => {
     removeStopHandler = io.onStopSignal((s) => {
       removeStopHandler();
+      stopping = true;
       resolve(s);
     });
   });
+  // SIGHUP from the start too (its default action ends the process): reloads wait until the broker runs
+  let reloading: Promise<void> = Promise.resolve();
+  let running: ((value: ReturnType<typeof createBroker>) => void) | undefined;
+  const brokerRunning = new Promise<ReturnType<typeof createBroker>>((resolve) => (running = resolve));
+  // kept until main returns: a SIGHUP while the broker stops is ignored rather than ending the process
+  const removeReloadHandler = io.onReloadSignal(() => {
+    reloading = reloading.then(async () => {
+      const b = await brokerRunning;
+      if (stopping) return;
+      log('Reloading config.');
+      if (args.configFile === undefined) return;
+      await reloadConf(b, args.configFile, { args, listeners, logger, logError, logState, pskKeys });
+    });
+  });
+  const stopEarly = (): void => {
+    removeStopHandler();
+    removeReloadHandler();
+  };
 
   log(`mqtt-hub version ${packageVersion()} starting`);
   if (args.configFile !== undefined) log(`Config loaded from ${args.configFile}.`);
@@ -204,7 +224,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
       store = await openPersistence(conf.persistence, { info: (m) => log(m), warn: (m) => logError(`Warning: ${m}`), error: (m) => logError(`Error: ${m}`) });
     } catch (err) {
       logError(`Error: unable to open the persistence store in ${conf.persistence.location ?? process.cwd()}: ${(err as Error).message}`);
-      removeStopHandler();
+      stopEarly();
       return 1;
     }
     if (store) {
@@ -214,8 +234,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   }
   const broker = createBroker(options);
 
-  if (verbose) attachPacketLog(broker, log);
-  if (connectionMessages) attachConnectionLog(broker, log, verbose);
+  attachBrokerLog(broker, log, verbose, logState);
 
   try {
     await broker.listen();
@@ -224,7 +243,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     const where = /listen on (\S+?):(\d+)/.exec(e.message);
     if (e.code === 'EADDRINUSE') logError(`Error: Address already in use${where ? ` (${where[1]}:${where[2]})` : ''}.`);
     else logError(`Error: ${e.message}`);
-    removeStopHandler();
+    stopEarly();
     await broker.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
     return 1;
@@ -243,59 +262,14 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     await bridge.start().catch((err: Error) => logError(`Error: bridge ${b.options.name}: ${err.message}`));
   }
   log(`mqtt-hub version ${packageVersion()} running`);
+  running!(broker);
 
   const signal = await stopped;
+  await reloading;
   log(`mqtt-hub version ${packageVersion()} terminating (${signal})`);
   await Promise.all(bridges.map((b) => b.stop().catch(() => undefined)));
   await broker.close();
   await store?.close();
+  removeReloadHandler();
   return 0;
-}
-
-type EventSource = ReturnType<typeof createBroker>;
-
-/** `-v`: one or more lines per packet, in and out. */
-function attachPacketLog(broker: EventSource, log: (line: string) => void): void {
-  broker.on('packetIn', (packet: Packet, clientId: string | undefined) => {
-    const id = clientId ?? (packet.type === 'connect' ? packet.clientId || '<unknown>' : '<unknown>');
-    for (const line of formatPacketIn(id, packet)) log(line);
-  });
-  broker.on('packetOut', (packet: Packet, clientId: string | undefined) => {
-    for (const line of formatPacketOut(clientId ?? '<unknown>', packet)) log(line);
-  });
-}
-
-/** "New client connected from ... as ..." and "Client ... disconnected." lines. */
-function attachConnectionLog(broker: EventSource, log: (line: string) => void, verbose: boolean): void {
-  // With -v the CONNECT itself is at hand (clean flag, will): it is kept from packetIn until
-  // clientConnected names the client. A client with an empty (server-assigned) identifier is matched
-  // with the oldest pending empty-id CONNECT. Without -v, packetIn is not listened to (it costs per
-  // packet) and the line is made from what clientConnected reports.
-  const pending = new Map<string, ConnectPacket[]>();
-  if (verbose) {
-    broker.on('packetIn', (packet: Packet) => {
-      if (packet.type !== 'connect') return;
-      if (pending.size > 10_000) pending.clear(); // refused CONNECTs never reach clientConnected
-      const list = pending.get(packet.clientId) ?? [];
-      list.push(packet);
-      pending.set(packet.clientId, list);
-    });
-  }
-  const take = (id: string): ConnectPacket | undefined => {
-    for (const key of [id, '']) {
-      const list = pending.get(key);
-      const p = list?.shift();
-      if (list && list.length === 0) pending.delete(key);
-      if (p) return p;
-    }
-    return undefined;
-  };
-  broker.on('clientConnected', (client: ClientInfo) => {
-    const connect = verbose ? take(client.id) : undefined;
-    const summary = connect ?? { protocolVersion: client.protocolVersion, keepalive: client.keepalive, username: client.username };
-    for (const line of formatClientConnected(client.address, client.id, summary)) log(line);
-  });
-  broker.on('clientDisconnected', (client: ClientInfo, reason: string) => {
-    log(formatClientDisconnected(client.id, reason));
-  });
 }

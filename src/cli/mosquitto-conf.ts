@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { BrokerOptions, ListenerOptions } from '../broker';
 import { applyBridgeOption, checkBridge, startBridge, type ConfBridge } from './conf/bridge-section';
 import { optionReader, type ConfDiagnostic, type Where } from './conf/diagnostics';
+import { finishListenerTls } from './conf/listener-tls';
 
 export type { ConfDiagnostic } from './conf/diagnostics';
 export type { ConfBridge } from './conf/bridge-section';
@@ -26,6 +27,8 @@ export interface ConfSecurity {
   allowAnonymousWhere?: Where;
   passwordFile?: ConfFile;
   aclFile?: ConfFile;
+  /** psk_file: the keys of the TLS-PSK listeners (psk_hint) these options apply to. */
+  pskFile?: ConfFile;
 }
 
 /** persistence, persistence_location, autosave_interval: turned into a DiskStore by conf/persistence.ts. */
@@ -64,9 +67,9 @@ export interface MosquittoConf {
 /** Security options this broker cannot honour (yet): refusing to start is safer than running without them. */
 const SECURITY_OPTIONS = new Set([
   'auth_plugin', 'plugin', 'global_plugin', 'auth_plugin_deny_special_chars',
-  'capath', 'crlfile', 'dhparamfile', 'ciphers',
-  'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'psk_file', 'psk_hint',
-  'use_subject_as_username', 'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
+  'capath', 'dhparamfile', 'ciphers',
+  'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform',
+  'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
   'check_retain_source', 'clientid_prefixes',
 ]);
 const SECURITY_PREFIXES = ['plugin_opt_', 'auth_opt_'];
@@ -151,8 +154,15 @@ export function parseMosquittoConf(text: string, context: ParseContext = {}): Mo
     state.tlsLines.set(conf.listeners[0], state.tlsLines.get(d) ?? { file: context.file ?? 'mosquitto.conf', line: 0 });
     conf.defaultListenerIndex = 0;
   }
-  for (const l of conf.listeners) finishTls(l, state);
+  for (const l of conf.listeners) finishListenerTls(l, state.tlsLines.get(l) ?? { file: context.file ?? 'mosquitto.conf', line: 0 }, conf.errors);
   if (state.perListenerSettings) perListenerSecurity(state, conf.defaultListenerIndex !== undefined ? conf.listeners[0] : undefined);
+  for (const [i, l] of conf.listeners.entries()) {
+    const pskFile = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
+    if (l.psk !== undefined && pskFile === undefined) {
+      const where = state.tlsLines.get(l) ?? { file: context.file ?? 'mosquitto.conf', line: 0 };
+      conf.errors.push({ ...where, message: `listener on port ${l.port}: psk_hint needs a psk_file with the keys of its clients` });
+    }
+  }
   for (const b of conf.bridges) checkBridge(b, conf.errors);
   if (conf.listeners.length > 0) conf.options.listeners = conf.listeners;
   return conf;
@@ -173,28 +183,6 @@ function perListenerSecurity(state: State, defaultListener: ListenerOptions | un
   }
   conf.listenerSecurity = conf.listeners.map((l) => state.sectionSecurity.get(l === defaultListener ? state.defaultListener : l) ?? {});
   conf.security = {};
-}
-
-/** certfile makes a listener mqtts (or wss with `protocol websockets`); keyfile must go with it. */
-function finishTls(listener: ListenerOptions, state: State): void {
-  const tls = listener.tls as Partial<NonNullable<ListenerOptions['tls']>> | undefined;
-  if (tls === undefined) return;
-  const where = state.tlsLines.get(listener) ?? { file: 'mosquitto.conf', line: 0 };
-  const port = `listener on port ${listener.port}`;
-  if (tls.cert === undefined || tls.key === undefined) {
-    if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined || tls.requireCertificate || listener.useIdentityAsUsername) {
-      state.conf.errors.push({ ...where, message: `${port}: TLS needs both 'certfile' and 'keyfile'` });
-    }
-    delete listener.tls;
-    return;
-  }
-  if (tls.requireCertificate && tls.ca === undefined) {
-    state.conf.errors.push({ ...where, message: `${port}: 'require_certificate true' needs a 'cafile' to verify client certificates against` });
-  }
-  if (listener.useIdentityAsUsername && !tls.requireCertificate) {
-    state.conf.errors.push({ ...where, message: `${port}: 'use_identity_as_username true' needs 'require_certificate true'` });
-  }
-  listener.protocol = listener.protocol === 'ws' ? 'wss' : 'mqtts';
 }
 
 /** Reads a configuration file (and its include_dir files). A file that cannot be read is an error. */
@@ -271,19 +259,36 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v) tls().ca = v;
       return;
     }
+    case 'crlfile': {
+      const v = r.fileContents();
+      if (v) tls().crl = v;
+      return;
+    }
     case 'require_certificate': {
       const v = bool();
       if (v !== undefined) tls().requireCertificate = v;
       return;
     }
-    case 'use_identity_as_username': {
+    case 'use_identity_as_username':
+    case 'use_subject_as_username': {
       const v = bool();
       if (v !== undefined) {
-        listener().useIdentityAsUsername = v;
-        if (v) tls();
+        if (option === 'use_identity_as_username') listener().useIdentityAsUsername = v;
+        else listener().useSubjectAsUsername = v;
+        if (v && listener().psk === undefined) tls();
       }
       return;
     }
+    case 'psk_hint': {
+      const v = args.join(' ');
+      if (v === '') return error(`option 'psk_hint' needs a value`);
+      const l = listener();
+      if (!state.tlsLines.has(l)) state.tlsLines.set(l, where);
+      // the key of each identity comes from psk_file, which the broker loads as it starts (conf/security.ts)
+      l.psk = { hint: v, key: () => undefined };
+      return;
+    }
+    case 'psk_file':
     case 'password_file':
     case 'acl_file': {
       if (args.length === 0) return error(`option '${option}' needs a file name`);
@@ -291,6 +296,7 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       // kept for the broker and for the listener: per_listener_settings, read last, picks one
       for (const sec of [conf.security, sectionSecurity()]) {
         if (option === 'password_file') sec.passwordFile = file;
+        else if (option === 'psk_file') sec.pskFile = file;
         else sec.aclFile = file;
       }
       return;
@@ -342,7 +348,7 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       const v = oneArg();
       if (v === undefined) return;
       if (!state.current) return error(`'protocol' must follow a 'listener'`);
-      // mqtts/wss follow from certfile once the whole file is read (finishTls)
+      // mqtts/wss follow from certfile once the whole file is read (conf/listener-tls.ts)
       if (v === 'mqtt') state.current.protocol = 'mqtt';
       else if (v === 'websockets') state.current.protocol = 'ws';
       else error(`invalid value '${v}' for 'protocol': 'mqtt' or 'websockets' is expected`);

@@ -67,17 +67,24 @@ describe('mosquitto.conf: TLS and websockets listeners', () => {
     assert.match(c.errors[0].message, /unable to read certfile '\/c\/missing\.crt'/);
   });
 
-  test('incomplete TLS is an error, never a plain listener: keyfile without certfile, require_certificate without cafile, identity without require_certificate', () => {
+  test('incomplete TLS is an error, never a plain listener: keyfile without certfile, require_certificate without cafile', () => {
     for (const [lines, pattern] of [
       [['listener 8883', 'keyfile /c/server.key'], /needs both 'certfile' and 'keyfile'/],
       [['listener 8883', 'certfile /c/server.crt', 'keyfile /c/server.key', 'require_certificate true'], /needs a 'cafile'/],
-      [['listener 8883', 'certfile /c/server.crt', 'keyfile /c/server.key', 'use_identity_as_username true'], /needs 'require_certificate true'/],
     ] as [string[], RegExp][]) {
       const c = conf(lines);
       assert.equal(c.errors.length, 1, lines.join('; '));
       assert.match(c.errors[0].message, pattern);
       assert.equal(c.errors[0].line, 2, 'the first TLS line of the listener');
     }
+  });
+
+  test('use_identity_as_username without require_certificate asks for a certificate without requiring it', () => {
+    const c = conf(['listener 8883', 'cafile /c/ca.crt', 'certfile /c/server.crt', 'keyfile /c/server.key', 'use_identity_as_username true']);
+    assert.deepEqual(c.errors, []);
+    assert.equal(c.listeners[0].useIdentityAsUsername, true);
+    assert.equal(c.listeners[0].tls?.requestCertificate, true);
+    assert.notEqual(c.listeners[0].tls?.requireCertificate, true);
   });
 
   test('require_certificate false alone asks for nothing', () => {

@@ -118,12 +118,12 @@ describe('mosquitto.conf parser', () => {
   });
 
   for (const line of [
-    'psk_file /etc/psk',
+    'ciphers_tls1.3 TLS_AES_256_GCM_SHA384',
     'auth_plugin /usr/lib/auth.so',
     'plugin /usr/lib/dynsec.so',
     'plugin_opt_config_file /etc/dynsec.json',
-    'use_subject_as_username true',
-    'crlfile /etc/crl.pem',
+    'use_username_as_clientid true',
+    'dhparamfile /etc/dh.pem',
     'ciphers ECDHE',
   ]) {
     test(`security option refuses to start: ${line}`, () => {

@@ -10,12 +10,14 @@ import { makeReadableTestCerts } from './helpers/certs';
 import { ClientPool } from './helpers/clients';
 import { collectMessages, nextEvent } from './helpers/events';
 import { startWsRelay, WsRelay } from './helpers/ws-relay';
+import { packetsInFrame } from '../broker/helpers/ws-frames';
 
 let certs: TestCerts;
 let mq: MosquittoInstance;
 let relay: WsRelay;
 let customPathRelay: WsRelay;
 let secureRelay: WsRelay;
+let coalescingRelay: WsRelay;
 const pool = new ClientPool();
 
 before(async () => {
@@ -24,11 +26,13 @@ before(async () => {
   relay = await startWsRelay({ targetPort: mq.port });
   customPathRelay = await startWsRelay({ targetPort: mq.port, path: '/custom/mqtt' });
   secureRelay = await startWsRelay({ targetPort: mq.port, tls: { cert: certs.serverCert, key: certs.serverKey } });
+  coalescingRelay = await startWsRelay({ targetPort: mq.port, coalesceMs: 30 });
 });
 after(async () => {
   await relay.close();
   await customPathRelay.close();
   await secureRelay.close();
+  await coalescingRelay.close();
   await disposeMosquitto(mq);
   certs.cleanup();
 });
@@ -56,6 +60,19 @@ describe('WebSocket', () => {
       assert.equal(relay.textFrames, 0);
     });
   }
+
+  test('frames holding several packets, or a packet cut across frames, are read whole [MQTT-6.0.0-2]', async () => {
+    const c = await pool.connected(`ws://127.0.0.1:${coalescingRelay.port}`, { protocolVersion: 5 });
+    const got = collectMessages(c);
+    await c.subscribe('burst/#', { qos: 1 });
+    const publisher = await pool.connected(`mqtt://127.0.0.1:${mq.port}`, { protocolVersion: 5 });
+    const big = Buffer.alloc(100_000, 0x61); // larger than a TCP chunk: it arrives cut, and joined with others
+    const sent = Array.from({ length: 30 }, (_, i) => (i % 10 === 9 ? big.toString() : `m${i}`));
+    await Promise.all(sent.map((p, i) => publisher.publish(`burst/${i}`, p, { qos: 1 })));
+    await waitUntil(() => got.length === sent.length, 8000, 'the burst over WebSocket');
+    assert.deepEqual(got.map((m) => m.payload), sent);
+    assert.ok(coalescingRelay.framesToClients.some((f) => packetsInFrame(f).lengths.length > 1), 'a frame held several packets');
+  });
 
   test('the path comes from the URL or the path option', async () => {
     await roundTrip(`ws://127.0.0.1:${customPathRelay.port}/custom/mqtt`, 4);

@@ -4,7 +4,9 @@ import { after, afterEach, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import mqtt from 'mqtt';
+import type * as mqttPacket from 'mqtt-packet';
 import { freePort, waitUntil } from '../helpers/net';
+import { packetsInFrame, WsFrameClient } from '../broker/helpers/ws-frames';
 import { allNodes, collect, helper, logLines, trackStatuses, waitForStatus } from './harness';
 
 trackStatuses();
@@ -192,6 +194,31 @@ describe('mqtt-hub-broker node', () => {
     await own.publishAsync('ws/t', 'over websocket', { qos: 1 });
     await waitUntil(() => got.length === 1, 5000, 'message across both WebSocket listeners');
     assert.equal(got[0], 'over websocket');
+  });
+
+  test('WebSocket on Node-RED\'s HTTP server: one MQTT packet per frame, text frames refused [MQTT-6.0.0-1]', async () => {
+    const port = await freePort();
+    await helper.startServer();
+    after(() => helper.stopServer());
+    await helper.load(allNodes, brokerFlow(port, { wsPath: '/mqtt-hub' }));
+    await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
+    const url = helper.url().replace(/^http/, 'ws') + '/mqtt-hub';
+    const c = await WsFrameClient.open(url, 4);
+    try {
+      await c.connect('nr-frames');
+      c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'f/#', qos: 1 }] } as mqttPacket.ISubscribePacket);
+      await c.waitFor((p) => p.cmd === 'suback', 1, 'SUBACK');
+      const n = 50;
+      c.send(...Array.from({ length: n }, (_, i) => ({ cmd: 'publish', topic: `f/${i}`, qos: 1, messageId: i + 1, payload: Buffer.from(`m${i}`), retain: false, dup: false }) as mqttPacket.IPublishPacket));
+      await c.waitFor((p) => p.cmd === 'puback', n, 'PUBACKs');
+      await c.waitFor((p) => p.cmd === 'publish', n, 'PUBLISHes back');
+      for (const [i, frame] of c.frames.entries()) assert.deepEqual(packetsInFrame(frame), { lengths: [frame.length] }, `frame ${i}`);
+      const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+      c.ws.send('not binary');
+      assert.equal(await closed, 1003);
+    } finally {
+      c.close();
+    }
   });
 
   test('max connections refuses the client over the limit; verbose logs packets', async () => {

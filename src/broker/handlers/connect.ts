@@ -3,7 +3,7 @@
 // answer CONNACK, then resume the session's flows.
 import { randomBytes } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket, Properties } from '../../codec';
-import { validatePayloadFormat } from '../../codec';
+import { ReasonCode, validatePayloadFormat } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
@@ -64,7 +64,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   // use_identity_as_username: the certificate speaks for the client, whatever CONNECT says
   let username = p.username;
   if (c.certificateIdentity !== undefined) {
-    if (c.certificateIdentity === null) return c.refuseConnect(0x87, p.protocolVersion, 'no verified client certificate to take the username from');
+    // as Mosquitto: Bad User Name or Password (3.1.1: 4)
+    if (c.certificateIdentity === null) return c.refuseConnect(ReasonCode.BadUserNameOrPassword, p.protocolVersion, 'no verified client certificate to take the username from');
     username = c.certificateIdentity;
   }
   const pending: PendingConnect = { packet: p, clientId, assigned, keepalive, serverKeepAlive };
@@ -91,9 +92,12 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
 
 function afterAuthenticate(c: Connection, pending: PendingConnect, verdict: AuthenticateResult): void | Promise<void> {
   if (c.state !== ConnectionState.Authenticating) return; // closed meanwhile
-  if (verdict === true) return accept(c, pending);
-  const reasonCode = verdict === false ? (c.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
-  if (reasonCode === 0) return accept(c, pending);
+  const reasonCode = verdict === true ? 0 : verdict === false ? (c.username !== undefined ? 0x86 : 0x87) : verdict.reasonCode;
+  if (reasonCode === 0) {
+    // a login the hook accepted is checked again when the security configuration is reloaded (Broker.reload)
+    c.login = { password: pending.packet.password };
+    return accept(c, pending);
+  }
   const reasonString = typeof verdict === 'object' ? verdict.reasonString : undefined;
   c.refuseConnect(reasonCode, pending.packet.protocolVersion, reasonString ?? 'not authorized');
 }
@@ -139,7 +143,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   // Takeover: the existing connection with this client identifier is closed [MQTT-3.1.4-2], [MQTT-3.1.4-3]
   const existing = core.clientsById.get(clientId);
   if (existing !== undefined) {
-    core.log.info(`client ${clientId} already connected from ${existing.address}: closing the old connection`);
+    core.log.clientEvent('info', `client ${clientId} already connected from ${existing.address}: closing the old connection`);
     existing.close('takeover', 0x8e);
   }
 
@@ -201,7 +205,7 @@ function connected(c: Connection, session: Session, connack: ConnackPacket, wind
   const core = c.core;
   c.send(connack);
   c.connectAccepted();
-  if (core.log.enabled('info')) {
+  if (core.log.clientEventEnabled('info')) {
     core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, clean ${clean}, keepalive ${c.keepalive})`);
   }
   if (core.listenerCount('clientConnected') > 0) core.emit('clientConnected', c.info());

@@ -81,7 +81,7 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   // with a store, SUBACK waits until the subscriptions are written
   const subackSent = c.acknowledge(written, { type: 'suback', packetId: p.packetId, reasonCodes, properties: reasonString !== undefined ? { reasonString } : undefined });
   if (accepted.length > 0) {
-    if (core.log.enabled('debug')) core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
+    if (core.log.clientEventEnabled('debug')) core.log.debug(`client ${c.label()} subscribed to ${accepted.map((s) => s.topicFilter).join(', ')}`);
     if (core.listenerCount('subscribed') > 0) core.emit('subscribed', session.clientId, accepted);
   }
   for (const { subscription, isNew } of added) sendRetained(c, session, subscription, isNew, subackSent);

@@ -1,10 +1,13 @@
 // allow_anonymous, password_file and acl_file as the broker's hooks (createSecurityHooks). Loaded when
-// the broker starts: a file that cannot be read or parsed stops the start, with the line that named it.
-import { AclRules, PasswordFile } from '../../auth';
+// the broker starts: a file that cannot be read or parsed stops the start, with the line that named it;
+// loaded again on SIGHUP, when such a file leaves the running hooks in place. Files are read
+// synchronously: a reload then takes effect before the broker reads another packet, as in Mosquitto.
+import * as fs from 'node:fs';
+import { AclRules, PasswordFile, PskFile } from '../../auth';
 import type { BrokerLogger } from '../../broker';
 import { createSecurityHooks, type SecurityHooks } from '../../broker/security';
 import type { ConfDiagnostic } from './diagnostics';
-import type { ConfSecurity } from '../mosquitto-conf';
+import type { ConfSecurity, MosquittoConf } from '../mosquitto-conf';
 
 export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDiagnostic[] };
 
@@ -12,7 +15,7 @@ export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDia
  * No security option at all: no hooks, every client is let in (the broker's behaviour before it had
  * any). Any of them: allow_anonymous defaults to false, as in Mosquitto 2.
  */
-export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): Promise<SecurityResult> {
+export function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): SecurityResult {
   const { passwordFile, aclFile } = security;
   if (passwordFile === undefined && aclFile === undefined && security.allowAnonymous === undefined) return { hooks: undefined, errors: [] };
   const errors: ConfDiagnostic[] = [];
@@ -20,14 +23,14 @@ export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger
   let acl: AclRules | undefined;
   if (passwordFile) {
     try {
-      passwords = await PasswordFile.load(passwordFile.path);
+      passwords = PasswordFile.parse(fs.readFileSync(passwordFile.path, 'utf8'), { file: passwordFile.path });
     } catch (err) {
       errors.push({ ...passwordFile.where, message: `unable to load password_file '${passwordFile.path}': ${(err as Error).message}` });
     }
   }
   if (aclFile) {
     try {
-      acl = await AclRules.load(aclFile.path);
+      acl = AclRules.parse(fs.readFileSync(aclFile.path, 'utf8'), aclFile.path);
     } catch (err) {
       errors.push({ ...aclFile.where, message: `unable to load acl_file '${aclFile.path}': ${(err as Error).message}` });
     }
@@ -42,4 +45,46 @@ export async function loadSecurity(security: ConfSecurity, logger?: BrokerLogger
     ...(logger ? { logger } : {}),
   });
   return { hooks, errors };
+}
+
+/**
+ * The broker's hooks and, with per_listener_settings, each listener's; the psk_file keys of each TLS-PSK
+ * listener (both in the order of `conf.listeners`).
+ */
+export interface ConfHooks {
+  hooks: SecurityHooks | undefined;
+  listeners: (SecurityHooks | undefined)[];
+  psk: (PskFile | undefined)[];
+  errors: ConfDiagnostic[];
+}
+
+export function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): ConfHooks {
+  const security = loadSecurity(conf.security, logger);
+  const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), psk: conf.listeners.map(() => undefined), errors: security.errors };
+  if (conf.listenerSecurity !== undefined) {
+    // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
+    // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
+    const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
+    for (const [i, own] of conf.listenerSecurity.entries()) {
+      const onlyKeys = Object.keys(own).every((k) => k === 'pskFile');
+      const loaded = loadSecurity(any && onlyKeys ? { ...own, allowAnonymous: false } : own, logger);
+      result.errors.push(...loaded.errors);
+      result.listeners[i] = loaded.hooks;
+    }
+  }
+  // psk_file: the listener's own with per_listener_settings, else the broker's
+  const loadedPsk = new Map<string, PskFile>();
+  for (const [i, l] of conf.listeners.entries()) {
+    if (l.psk === undefined) continue;
+    const file = conf.listenerSecurity !== undefined ? conf.listenerSecurity[i].pskFile : conf.security.pskFile;
+    if (file === undefined) continue; // an error of the configuration already (mosquitto-conf.ts)
+    try {
+      const psk = loadedPsk.get(file.path) ?? PskFile.parse(fs.readFileSync(file.path, 'utf8'), file.path);
+      loadedPsk.set(file.path, psk);
+      result.psk[i] = psk;
+    } catch (err) {
+      result.errors.push({ ...file.where, message: `unable to load psk_file '${file.path}': ${(err as Error).message}` });
+    }
+  }
+  return result;
 }

@@ -13,6 +13,11 @@ export interface WsRelayOptions {
   targetPort: number;
   path?: string;
   tls?: { cert: string; key: string };
+  /**
+   * Gather what the broker sends for this many ms and send it as one frame, so frames hold several
+   * packets (which [MQTT-6.0.0-2] allows); without it each TCP chunk is one frame.
+   */
+  coalesceMs?: number;
 }
 
 export interface WsRelay {
@@ -23,6 +28,8 @@ export interface WsRelay {
   requestedPaths: string[];
   binaryFrames: number;
   textFrames: number;
+  /** The frames sent to clients, as sent. */
+  framesToClients: Buffer[];
   close(): Promise<void>;
 }
 
@@ -38,6 +45,7 @@ export async function startWsRelay(opts: WsRelayOptions): Promise<WsRelay> {
     requestedPaths: [],
     binaryFrames: 0,
     textFrames: 0,
+    framesToClients: [],
     close: async () => {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -63,7 +71,22 @@ export async function startWsRelay(opts: WsRelayOptions): Promise<WsRelay> {
       else relay.textFrames++;
       upstream.write(data);
     });
-    upstream.on('data', (d) => ws.send(d, { binary: true }));
+    const toClient = (d: Buffer): void => {
+      relay.framesToClients.push(d);
+      ws.send(d, { binary: true });
+    };
+    let gathered: Buffer[] = [];
+    upstream.on('data', (d: Buffer) => {
+      if (opts.coalesceMs === undefined) return toClient(d);
+      if (gathered.length === 0) {
+        setTimeout(() => {
+          const frame = Buffer.concat(gathered);
+          gathered = [];
+          if (ws.readyState === ws.OPEN) toClient(frame);
+        }, opts.coalesceMs);
+      }
+      gathered.push(d);
+    });
     ws.on('close', () => upstream.destroy());
     ws.on('error', () => upstream.destroy());
     upstream.on('close', () => ws.terminate());
