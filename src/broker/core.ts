@@ -211,7 +211,26 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     session.willTimer.unref?.();
   }
 
-  /** A reconnection to the session within the Will Delay Interval cancels the Will [MQTT-3.1.3-9]. */
+  /**
+   * A connection is taken over by a new one with its client identifier. Its Will is kept (and published
+   * as it closes) only when the session ends with it and the Will has no delay: a session that goes on,
+   * or a delay not yet passed, means the client is back before its Will is due [MQTT-3.1.2-8],
+   * [MQTT-3.1.3-9]. Mosquitto 2.0 decides the same (handle_connect.c, context__send_will).
+   */
+  willOnTakeover(existing: Connection, cleanStart: boolean): void {
+    const will = existing.will;
+    if (will === undefined) return;
+    const session = existing.session;
+    const sessionEnds = cleanStart || session === null || session.sessionExpiryInterval === 0;
+    if (sessionEnds && (will.properties?.willDelayInterval ?? 0) === 0) return;
+    existing.will = undefined;
+    if (session !== null) session.connectionWill = undefined;
+  }
+
+  /**
+   * A new Network Connection for the client identifier within the Will Delay Interval deletes the Will,
+   * whether it resumes the session or starts a clean one [MQTT-3.1.2-8], [MQTT-3.1.3-9].
+   */
   cancelWill(session: Session): void {
     if (session.willTimer !== undefined) clearTimeout(session.willTimer);
     session.willTimer = undefined;

@@ -140,11 +140,14 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const existing = core.clientsById.get(clientId);
   if (existing !== undefined) {
     core.log.info(`client ${clientId} already connected from ${existing.address}: closing the old connection`);
+    core.willOnTakeover(existing, p.clean);
     existing.close('takeover', 0x8e);
   }
 
   // Session: discarded on clean session / clean start [MQTT-3.1.2-4], else resumed [MQTT-3.1.2-5]
   let session = core.sessions.get(clientId);
+  // a Will waiting for its delay goes with the old session unpublished [MQTT-3.1.3-9]
+  if (session !== undefined) core.cancelWill(session);
   if (session !== undefined && p.clean) {
     core.endSession(session);
     session = undefined;
