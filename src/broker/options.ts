@@ -95,7 +95,10 @@ export interface BrokerOptions {
   messageSizeLimit?: number;
   /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. 0 = no limit. */
   maxQueuedMessages?: number;
-  /** Subscriptions one session may hold; more are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80). 0 = no limit. */
+  /**
+   * Subscriptions one session may hold (default 100,000); more are refused (5.0 0x97 Quota exceeded,
+   * 3.1.1 0x80), logged once per connection. 0 = no limit.
+   */
   maxSubscriptionsPerClient?: number;
   /** Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum). */
   maxInflightMessages?: number;
@@ -183,6 +186,13 @@ function perListenerHooks(options: BrokerOptions): ListenerSecurity {
   };
 }
 
+/**
+ * Subscriptions one client may hold by default. A subscription to a filter of its own costs about 1.5 KB
+ * (its tree nodes and entry), so 100,000 keep a single client under some 150 MB: room for a gateway
+ * that subscribes per device of a large fleet, while a runaway client is still stopped.
+ */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 100_000;
+
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   const hooks = perListenerHooks(options);
   return {
@@ -191,7 +201,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maxPacketSize: options.maxPacketSize && options.maxPacketSize > 0 ? options.maxPacketSize : MAX_PACKET_SIZE,
     messageSizeLimit: options.messageSizeLimit ?? 0,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
-    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? 10_000,
+    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxInflightMessages: options.maxInflightMessages && options.maxInflightMessages > 0 ? options.maxInflightMessages : 20,
     receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : 65535,
     maxKeepalive: options.maxKeepalive ?? 65535,

@@ -378,6 +378,12 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v !== undefined) o.maxQueuedMessages = v;
       return;
     }
+    case 'max_subscriptions_per_client': {
+      // our own key (Mosquitto has no such limit): BrokerOptions.maxSubscriptionsPerClient, 0 = no limit
+      const v = integer(0);
+      if (v !== undefined) o.maxSubscriptionsPerClient = v;
+      return;
+    }
     case 'max_queued_bytes': {
       const v = integer(0);
       if (v !== undefined) o.maxQueuedBytes = v;
@@ -430,7 +436,8 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v !== undefined) o.retainAvailable = v;
       return;
     }
-    case 'max_qos': {
+    case 'max_qos':
+    case 'maximum_qos': { // Mosquitto reads both names
       const v = integer(0, 2);
       if (v !== undefined) o.maximumQoS = v as 0 | 1 | 2;
       return;

@@ -1,12 +1,15 @@
 // SUBSCRIBE (section 3.8.4): one reason code per filter in SUBACK, then the retained messages that
 // match each new subscription, per its Retain Handling [MQTT-3.3.1-9..-11].
-import { ProtocolError, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
+import { ProtocolError, ReasonCode, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
 import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import { type BrokerMessage, isExpired } from '../message';
 import { saveSubscriptions } from '../persistence';
 import type { Session, SessionSubscription } from '../session';
+
+/** Connections whose refusal by maxSubscriptionsPerClient has been logged. */
+const loggedSubscriptionLimit = new WeakSet<Connection>();
 
 export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promise<void> {
   const v5 = c.protocolVersion === 5;
@@ -53,8 +56,13 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     else code = verdict;
     const limit = core.options.maxSubscriptionsPerClient;
     if (code < 0x80 && limit > 0 && session.subscriptions.size >= limit && !session.subscriptions.has(s.topicFilter)) {
-      code = 0x97; // a client cannot grow the subscription tree without bound
-      core.limits.hit('subscriptions/refused', () => `client ${c.label()} subscription to ${s.topicFilter} refused: maxSubscriptionsPerClient ${limit} reached`);
+      code = ReasonCode.QuotaExceeded; // a client cannot grow the subscription tree without bound
+      core.limits.count('subscriptions/refused');
+      // one line per connection: a client flooding filters past the limit writes one, not one per filter
+      if (!loggedSubscriptionLimit.has(c)) {
+        loggedSubscriptionLimit.add(c);
+        core.log.warn(`limit subscriptions/refused: client ${c.label()} subscription to ${s.topicFilter} refused: maxSubscriptionsPerClient ${limit} reached (further refusals on this connection are counted, not logged)`);
+      }
     }
     if (code >= 0x80 && !v5) code = 0x80; // 3.1.1 has one failure code [MQTT-3.9.3-2]
     reasonCodes.push(code);
