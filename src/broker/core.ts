@@ -10,6 +10,7 @@ import { LimitCounters } from './limits';
 import { Log } from './logger';
 import { type BrokerMessage, keepRetained } from './message';
 import { type BrokerOptions, type ClientHandle, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
+import { noteRetainSource } from './retain-source';
 import { Router } from './router';
 import { SESSION_NEVER_EXPIRES, Session, type SessionJournal } from './session';
 import { BrokerStats } from './stats';
@@ -55,6 +56,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.limits = new LimitCounters(this.log);
     this.store = options.store ?? new MemoryStore();
     this.persistent = options.store !== undefined;
+    this.router.upgradeOutgoingQos = this.options.upgradeOutgoingQos;
     this.connectDeadlines = new ConnectDeadlines(this.options.connectTimeout, (c) => c.connectTimedOut());
     // an 'error' event without a listener would throw: log instead
     this.on('error', () => undefined);
@@ -256,8 +258,13 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     const packet: PublishPacket = { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos as QoS, retain: will.retain, dup: false };
     if (will.qos > 0) packet.packetId = 1;
     const decide = (verdict: boolean | number): void => {
-      if (verdict === true || verdict === 0) this.publishMessage(willToMessage(will, session.clientId), session.clientId);
-      else this.log.info(`will of client ${session.clientId} on ${will.topic} not published: not authorized`);
+      if (verdict !== true && verdict !== 0) {
+        this.log.info(`will of client ${session.clientId} on ${will.topic} not published: not authorized`);
+        return;
+      }
+      const message = willToMessage(will, session.clientId);
+      if (will.retain) noteRetainSource(this, message, client.username, client.listener);
+      this.publishMessage(message, session.clientId);
     };
     try {
       const verdict = authorize(client, packet);

@@ -15,7 +15,7 @@ import {
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
 import { createBridge, type Bridge } from '../bridge';
 import type { DiskStore } from '../persistence';
-import { openPersistence } from './conf/persistence';
+import { openPersistence, storeDirectory } from './conf/persistence';
 import { loadSecurity } from './conf/security';
 
 import { packageVersion } from './main';
@@ -181,6 +181,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   const connectionMessages = conf?.connectionMessages ?? true;
   const listeners = resolveListeners(conf, args);
   const options: BrokerOptions = {
+    checkRetainSource: true, // Mosquitto's default; check_retain_source false turns it off
     ...conf?.options,
     ...security.hooks,
     listeners,
@@ -203,13 +204,13 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     try {
       store = await openPersistence(conf.persistence, { info: (m) => log(m), warn: (m) => logError(`Warning: ${m}`), error: (m) => logError(`Error: ${m}`) });
     } catch (err) {
-      logError(`Error: unable to open the persistence store in ${conf.persistence.location ?? process.cwd()}: ${(err as Error).message}`);
+      logError(`Error: unable to open the persistence store in ${storeDirectory(conf.persistence)}: ${(err as Error).message}`);
       removeStopHandler();
       return 1;
     }
     if (store) {
       options.store = store;
-      log(`Persistence in ${conf.persistence.location ?? process.cwd()}.`);
+      log(`Persistence in ${storeDirectory(conf.persistence)}.`);
     }
   }
   const broker = createBroker(options);

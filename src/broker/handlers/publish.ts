@@ -6,6 +6,8 @@ import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
+import { mountTopic } from '../mount-point';
+import { noteRetainSource } from '../retain-source';
 import { saveSession } from '../persistence';
 
 export function handlePublish(c: Connection, p: PublishPacket): void | Promise<void> {
@@ -63,6 +65,9 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   }
   // Clients never publish into $SYS (as Mosquitto): dropped, 5.0 acknowledges with Not authorized
   if (topic.startsWith('$SYS')) return acknowledge(c, p, 0x87, 'publishing to $SYS is not allowed');
+  // a listener's mount point prefixes the topic before the ACL sees it, as in Mosquitto
+  const mountPoint = c.listener?.mountPoint;
+  if (mountPoint !== undefined && mountPoint !== '') topic = mountTopic(mountPoint, topic);
   if (options.messageSizeLimit > 0 && p.payload.length > options.messageSizeLimit) {
     core.limits.hit('messages/dropped/message-size', () => `client ${c.label()} published ${p.payload.length} bytes on ${topic}, more than messageSizeLimit ${options.messageSizeLimit}`);
     return acknowledge(c, p, 0x97, 'message size limit exceeded');
@@ -91,6 +96,7 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     retain: p.retain,
     origin: c.id,
   };
+  if (p.retain) noteRetainSource(c.core, message, c.username, c.listener);
   const props = p.properties;
   if (props !== undefined) {
     // Topic Alias and Subscription Identifiers belong to one hop; everything else is forwarded unchanged [MQTT-3.3.2-17], [MQTT-3.3.2-18]

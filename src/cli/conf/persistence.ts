@@ -3,11 +3,22 @@
 // shutdown; the store writes every change to its log at once, so autosave_interval only sets how
 // often that log is fsync'd (a process crash loses nothing written, a machine crash at most that period).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DiskStore, type DiskStoreOptions } from '../../persistence';
 import type { ConfPersistence } from '../mosquitto-conf';
 
+/**
+ * The store's folder: persistence_location, or with persistence_file the folder of that name in it.
+ * Mosquitto keeps one file there, the store a snapshot and a log, so persistence_file names a folder:
+ * two brokers with different persistence_file share a location without touching each other's files.
+ */
+export function storeDirectory(p: ConfPersistence): string {
+  const location = p.location ?? process.cwd();
+  return p.file !== undefined ? path.join(location, p.file) : location;
+}
+
 export function diskStoreOptions(p: ConfPersistence, logger: DiskStoreOptions['logger']): DiskStoreOptions {
-  const options: DiskStoreOptions = { directory: p.location ?? process.cwd(), logger };
+  const options: DiskStoreOptions = { directory: storeDirectory(p), logger };
   if (p.autosaveInterval !== undefined) {
     // 0: Mosquitto saves only at shutdown; here the system decides when the log reaches the disk.
     if (p.autosaveInterval === 0) options.fsync = 'never';
