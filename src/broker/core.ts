@@ -80,11 +80,15 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     return this.closing;
   }
 
-  /** Routes an application message: stores it when retained, delivers it to every matching session. */
-  publishMessage(message: BrokerMessage, publisherId: string | undefined): void {
+  /**
+   * Routes an application message: stores it when retained, delivers it to every matching session.
+   * Returns how many sessions it went to.
+   */
+  publishMessage(message: BrokerMessage, publisherId: string | undefined): number {
     if (message.retain) this.storeRetained(message);
-    this.router.route(message, Date.now());
+    const deliveries = this.router.route(message, Date.now());
     if (this.listenerCount('published') > 0) this.emit('published', message, publisherId);
+    return deliveries;
   }
 
   storeRetained(message: BrokerMessage): void {

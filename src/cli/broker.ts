@@ -15,7 +15,7 @@ import {
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
 import { createBridge, type Bridge } from '../bridge';
 import type { DiskStore } from '../persistence';
-import { openPersistence, storeDirectory } from './conf/persistence';
+import { openPersistence, persistenceWhere } from './conf/persistence';
 import { loadSecurity } from './conf/security';
 
 import { packageVersion } from './main';
@@ -204,13 +204,13 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     try {
       store = await openPersistence(conf.persistence, { info: (m) => log(m), warn: (m) => logError(`Warning: ${m}`), error: (m) => logError(`Error: ${m}`) });
     } catch (err) {
-      logError(`Error: unable to open the persistence store in ${storeDirectory(conf.persistence)}: ${(err as Error).message}`);
+      logError(`Error: unable to open the persistence store in ${persistenceWhere(conf.persistence)}: ${(err as Error).message}`);
       removeStopHandler();
       return 1;
     }
     if (store) {
       options.store = store;
-      log(`Persistence in ${storeDirectory(conf.persistence)}.`);
+      log(`Persistence in ${persistenceWhere(conf.persistence)}.`);
     }
   }
   const broker = createBroker(options);

@@ -135,19 +135,21 @@ describe('mosquitto.conf options carried over, over real sockets', { timeout: 60
     assert.equal((await carol.receive()).payload.toString(), 'online', 'sent without the check');
   });
 
-  test('persistence_file: two brokers on one persistence_location with different persistence_file keep their own sessions and retained messages', async () => {
+  test('persistence_file: two brokers on one persistence_location with different persistence_file keep their own retained messages; the store is that one file at rest', async () => {
     const dir = tmpDir();
     const location = path.join(dir, 'shared');
     const ports = [await freePort(), await freePort()];
     const confs = ports.map((port, i) => tmpConf([`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${location}/`, `persistence_file broker-${i}.db`]));
     let brokers = await Promise.all(confs.map((c) => startBroker(c)));
+    assert.deepEqual(fs.readdirSync(location).sort(), ['broker-0.db.store', 'broker-1.db.store'], 'a working folder each while running');
     for (const [i, port] of ports.entries()) {
       const { client } = await connect(port, 4);
       await client.publish('same/topic', `from broker ${i}`, 1, { retain: true });
       client.destroy();
     }
     await Promise.all(brokers.map((b) => b.kill('SIGTERM')));
-    assert.deepEqual(fs.readdirSync(location).sort(), ['broker-0.db', 'broker-1.db'], 'one folder each in the shared location');
+    assert.deepEqual(fs.readdirSync(location).sort(), ['broker-0.db', 'broker-1.db'], 'one file each at rest, as Mosquitto');
+    assert.ok(fs.statSync(path.join(location, 'broker-0.db')).isFile());
 
     brokers = await Promise.all(confs.map((c) => startBroker(c)));
     for (const [i, port] of ports.entries()) {
@@ -155,10 +157,37 @@ describe('mosquitto.conf options carried over, over real sockets', { timeout: 60
       await client.subscribe('same/topic', 1);
       assert.equal((await client.receive()).payload.toString(), `from broker ${i}`);
       assert.ok(await client.silentFor(200), 'only its own retained message');
+      client.destroy();
     }
-    // a broker pointed at a store folder another one has open is refused: the store is locked, never shared
-    const third = await freePort();
-    const lone = tmpConf([`listener ${third} 127.0.0.1`, 'persistence true', `persistence_location ${location}/broker-0.db/`]);
-    await assert.rejects(startBroker(lone), /broker exited 1/);
+    // a crash leaves the working folder, which the next start reads: nothing is lost
+    const { client: late } = await connect(ports[0], 4);
+    await late.publish('after/crash', 'kept', 1, { retain: true });
+    late.destroy();
+    await brokers[0].kill('SIGKILL');
+    await brokers[1].kill('SIGTERM');
+    brokers[0] = await startBroker(confs[0]);
+    const { client: back } = await connect(ports[0], 4);
+    await back.subscribe('after/crash', 1);
+    assert.equal((await back.receive()).payload.toString(), 'kept');
+    back.destroy();
+    await brokers[0].kill('SIGTERM');
+
+    // deleting the file after a clean stop starts that broker afresh, the other keeps its own
+    fs.rmSync(path.join(location, 'broker-0.db'));
+    brokers = await Promise.all(confs.map((c) => startBroker(c)));
+    const { client: fresh } = await connect(ports[0], 4);
+    await fresh.subscribe('#', 1);
+    assert.ok(await fresh.silentFor(300), 'nothing retained any more');
+    const { client: other } = await connect(ports[1], 4);
+    await other.subscribe('same/topic', 1);
+    assert.equal((await other.receive()).payload.toString(), 'from broker 1');
+  });
+
+  test('persistence_file that is not a store of ours (Mosquitto\'s own mosquitto.db) is refused with a clear error', async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'mosquitto.db'), Buffer.from('\u0000\u00b5mosquitto db'));
+    const port = await freePort();
+    const conf = tmpConf([`listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'persistence_file mosquitto.db']);
+    await assert.rejects(startBroker(conf), /not a store file of this broker/);
   });
 });

@@ -158,8 +158,8 @@ describe('mosquitto.conf: persistence', () => {
     assert.deepEqual(c.persistence, { enabled: true, location: '/var/lib/mqtt/', file: 'site-a.db', autosaveInterval: 30 });
     assert.deepEqual(c.warnings.map((w) => [w.line, w.message.match(/'([^']+)'/)?.[1]]), [[5, 'autosave_on_changes true']]);
     const logger = {};
-    // persistence_file is the store's folder within persistence_location
-    assert.deepEqual(diskStoreOptions(c.persistence, logger), { directory: '/var/lib/mqtt/site-a.db', logger, fsync: 'interval', fsyncIntervalMs: 30_000 });
+    // with persistence_file the store works beside that file, in <file>.store, while it runs
+    assert.deepEqual(diskStoreOptions(c.persistence, logger), { directory: '/var/lib/mqtt/site-a.db.store', logger, fsync: 'interval', fsyncIntervalMs: 30_000 });
     assert.match(conf(['persistence_file ../elsewhere']).errors[0]?.message ?? '', /not a path/);
   });
 

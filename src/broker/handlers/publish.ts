@@ -1,8 +1,8 @@
 // Inbound PUBLISH (section 3.3.4): resolve the topic alias, check the topic and what the client may
 // do, acknowledge by QoS, and route the message. QoS 2 is delivered when the PUBLISH first arrives;
 // a re-sent PUBLISH with the same packet id before PUBREL is not delivered again [MQTT-4.3.3-10].
-import { ProtocolError, validatePayloadFormat, type PublishPacket } from '../../codec';
-import { validateTopicName } from '../../topics';
+import { ProtocolError, ReasonCode, validatePayloadFormat, type PublishPacket } from '../../codec';
+import { topicMatchesFilter, validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
@@ -63,8 +63,9 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
       return acknowledge(c, p, invalid.reasonCode, invalid.message);
     }
   }
-  // Clients never publish into $SYS (as Mosquitto): dropped, 5.0 acknowledges with Not authorized
-  if (topic.startsWith('$SYS')) return acknowledge(c, p, 0x87, 'publishing to $SYS is not allowed');
+  // Clients never publish into $SYS but for a bridge's connection state, nor to $share (as Mosquitto):
+  // dropped, 5.0 acknowledges with Not authorized
+  if (reservedForTheBroker(topic)) return acknowledge(c, p, ReasonCode.NotAuthorized, `publishing to ${topic.startsWith('$SYS') ? '$SYS' : '$share'} is not allowed`);
   // a listener's mount point prefixes the topic before the ACL sees it, as in Mosquitto
   const mountPoint = c.listener?.mountPoint;
   if (mountPoint !== undefined && mountPoint !== '') topic = mountTopic(mountPoint, topic);
@@ -80,6 +81,13 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
     return afterAuthorize(c, p, topic, verdict);
   }
   accept(c, p, topic);
+}
+
+/** $SYS topics but `$SYS/broker/connection/{id}/state` (what a remote bridge reports there), and $share topics. */
+function reservedForTheBroker(topic: string): boolean {
+  if (topic.charCodeAt(0) !== 0x24 /* $ */) return false;
+  if (topic.startsWith('$SYS')) return !topicMatchesFilter('$SYS/broker/connection/+/state', topic);
+  return topic.startsWith('$share');
 }
 
 function afterAuthorize(c: Connection, p: PublishPacket, topic: string, verdict: boolean | number): void {
@@ -115,20 +123,29 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
   if (!core.persistent) {
     // the default path: no store to wait for, no closure or promise per message
     if (p.qos === 2) session.inboundQos2.add(p.packetId!);
-    core.publishMessage(message, c.id);
-    acknowledge(c, p, 0);
+    const deliveries = core.publishMessage(message, c.id);
+    acknowledge(c, p, acceptedCode(c, p, deliveries));
     return;
   }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
+  let deliveries = 0;
   const written = core.collectWrites(() => {
     if (p.qos === 2) {
       session.inboundQos2.add(p.packetId!);
       saveSession(core, session);
     }
-    core.publishMessage(message, c.id);
+    deliveries = core.publishMessage(message, c.id);
   });
-  acknowledge(c, p, 0, undefined, written);
+  acknowledge(c, p, acceptedCode(c, p, deliveries), undefined, written);
+}
+
+/**
+ * A 5.0 PUBACK says No matching subscribers when nobody got the message (the Server MAY, section
+ * 3.4.2.1; Mosquitto does, for QoS 1 only: its PUBREC comes before the message is routed).
+ */
+function acceptedCode(c: Connection, p: PublishPacket, deliveries: number): number {
+  return deliveries === 0 && p.qos === 1 && c.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */

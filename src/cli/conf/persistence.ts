@@ -2,19 +2,24 @@
 // persistence_location. Mosquitto writes its whole database every autosave_interval seconds and at
 // shutdown; the store writes every change to its log at once, so autosave_interval only sets how
 // often that log is fsync'd (a process crash loses nothing written, a machine crash at most that period).
+// With persistence_file the store is that one file at rest, as Mosquitto's (PackedDiskStore).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DiskStore, type DiskStoreOptions } from '../../persistence';
+import { DiskStore, type DiskStoreOptions, PackedDiskStore, packedWorkDirectory } from '../../persistence';
 import type { ConfPersistence } from '../mosquitto-conf';
 
+/** persistence_file in persistence_location, when given. */
+export function storeFile(p: ConfPersistence): string | undefined {
+  return p.file !== undefined ? path.join(p.location ?? process.cwd(), p.file) : undefined;
+}
+
 /**
- * The store's folder: persistence_location, or with persistence_file the folder of that name in it.
- * Mosquitto keeps one file there, the store a snapshot and a log, so persistence_file names a folder:
- * two brokers with different persistence_file share a location without touching each other's files.
+ * Where the store works: persistence_location, or with persistence_file the folder beside that file
+ * (`<file>.store`), so two brokers with different persistence_file share a location safely.
  */
 export function storeDirectory(p: ConfPersistence): string {
-  const location = p.location ?? process.cwd();
-  return p.file !== undefined ? path.join(location, p.file) : location;
+  const file = storeFile(p);
+  return file !== undefined ? packedWorkDirectory(file) : (p.location ?? process.cwd());
 }
 
 export function diskStoreOptions(p: ConfPersistence, logger: DiskStoreOptions['logger']): DiskStoreOptions {
@@ -30,6 +35,14 @@ export function diskStoreOptions(p: ConfPersistence, logger: DiskStoreOptions['l
 export async function openPersistence(p: ConfPersistence, logger: DiskStoreOptions['logger']): Promise<DiskStore | undefined> {
   if (!p.enabled) return undefined;
   const options = diskStoreOptions(p, logger);
-  await fs.promises.mkdir(options.directory, { recursive: true });
+  const file = storeFile(p);
+  await fs.promises.mkdir(file !== undefined ? path.dirname(file) : options.directory, { recursive: true });
+  if (file !== undefined) return PackedDiskStore.openFile(file, options);
   return DiskStore.open(options);
+}
+
+/** What the start-up line names: the file (and its working folder), or the store's folder. */
+export function persistenceWhere(p: ConfPersistence): string {
+  const file = storeFile(p);
+  return file !== undefined ? `${file} (working in ${packedWorkDirectory(file)} while running)` : storeDirectory(p);
 }
