@@ -18,6 +18,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
   private readonly sharedMatched: SessionSubscription[] = [];
   /** Mosquitto's upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
   upgradeOutgoingQos = false;
+  private noLocalMatches = 0;
 
   get subscriptionCount(): number {
     return this.tree.size;
@@ -42,14 +43,18 @@ export class Router implements MatchVisitor<SessionSubscription> {
     session.subscriptions.clear();
   }
 
-  /** Delivers to every matching session; returns how many deliveries were made. */
+  /**
+   * Delivers to every matching session; returns how many subscriptions matched, those No Local kept
+   * from the publisher included (a PUBACK's No matching subscribers means none matched, as Mosquitto).
+   */
   route(message: BrokerMessage, now: number): number {
     this.stamp = (this.stamp + 1) | 0;
     this.message = message;
     const matched = this.matched;
     const sharedMatched = this.sharedMatched;
+    this.noLocalMatches = 0;
     this.tree.match(message.topic, this);
-    let deliveries = 0;
+    let deliveries = this.noLocalMatches;
     const upgrade = this.upgradeOutgoingQos;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i];
@@ -84,7 +89,10 @@ export class Router implements MatchVisitor<SessionSubscription> {
     const session = subscription.session;
     const message = this.message!;
     // No Local: not back to the publisher [MQTT-3.8.3-3]
-    if (subscription.noLocal && message.origin === session.clientId) return;
+    if (subscription.noLocal && message.origin === session.clientId) {
+      this.noLocalMatches++;
+      return;
+    }
     if (session.matchStamp !== this.stamp) {
       session.matchStamp = this.stamp;
       session.matchQos = subscription.qos;
