@@ -80,15 +80,11 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     return this.closing;
   }
 
-  /**
-   * Routes an application message: stores it when retained, delivers it to every matching session.
-   * Returns how many sessions it went to.
-   */
-  publishMessage(message: BrokerMessage, publisherId: string | undefined): number {
+  /** Routes an application message: stores it when retained, delivers it to every matching session. */
+  publishMessage(message: BrokerMessage, publisherId: string | undefined): void {
     if (message.retain) this.storeRetained(message);
-    const deliveries = this.router.route(message, Date.now());
+    this.router.route(message, Date.now());
     if (this.listenerCount('published') > 0) this.emit('published', message, publisherId);
-    return deliveries;
   }
 
   storeRetained(message: BrokerMessage): void {

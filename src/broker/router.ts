@@ -18,7 +18,6 @@ export class Router implements MatchVisitor<SessionSubscription> {
   private readonly sharedMatched: SessionSubscription[] = [];
   /** Mosquitto's upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
   upgradeOutgoingQos = false;
-  private noLocalMatches = 0;
 
   get subscriptionCount(): number {
     return this.tree.size;
@@ -43,18 +42,14 @@ export class Router implements MatchVisitor<SessionSubscription> {
     session.subscriptions.clear();
   }
 
-  /**
-   * Delivers to every matching session; returns how many subscriptions matched, those No Local kept
-   * from the publisher included (a PUBACK's No matching subscribers means none matched, as Mosquitto).
-   */
+  /** Delivers to every matching session; returns how many deliveries were made. */
   route(message: BrokerMessage, now: number): number {
     this.stamp = (this.stamp + 1) | 0;
     this.message = message;
     const matched = this.matched;
     const sharedMatched = this.sharedMatched;
-    this.noLocalMatches = 0;
     this.tree.match(message.topic, this);
-    let deliveries = this.noLocalMatches;
+    let deliveries = 0;
     const upgrade = this.upgradeOutgoingQos;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i];
@@ -89,10 +84,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
     const session = subscription.session;
     const message = this.message!;
     // No Local: not back to the publisher [MQTT-3.8.3-3]
-    if (subscription.noLocal && message.origin === session.clientId) {
-      this.noLocalMatches++;
-      return;
-    }
+    if (subscription.noLocal && message.origin === session.clientId) return;
     if (session.matchStamp !== this.stamp) {
       session.matchStamp = this.stamp;
       session.matchQos = subscription.qos;

@@ -128,21 +128,6 @@ for (const version of VERSIONS) {
         assert.ok(await sub.silentFor(700));
       });
 
-      test('5.0 section 3.4.2.1: a QoS 1 PUBLISH nobody subscribes to gets PUBACK 0x10 No matching subscribers; a matched one 0x00, No Local included', async () => {
-        const t = topic();
-        const { client: pub } = await h.raw(version, { clientId: uniqueId('p10') });
-        assert.equal((await pub.publish(t, 'nobody', 1))?.reasonCode, 0x10);
-        // QoS 2: PUBREC says Success, as Mosquitto's (its PUBREC comes before the message is routed)
-        assert.equal((await pub.publish(t, 'nobody', 2))?.reasonCode ?? 0, 0);
-        await pub.subscribe([{ topic: t, qos: 1, nl: true }] as never);
-        assert.equal((await pub.publish(t, 'only myself, No Local', 1))?.reasonCode ?? 0, 0, 'a No Local match is a match');
-        assert.ok(await pub.silentFor(200), 'and No Local keeps it from the publisher [MQTT-3.8.3-3]');
-        const { client: sub } = await h.raw(version);
-        await sub.subscribe(t, 1);
-        assert.equal((await pub.publish(t, 'somebody', 1))?.reasonCode ?? 0, 0);
-        assert.equal((await sub.receive()).payload.toString(), 'somebody');
-      });
-
       test('$SYS is closed to clients but for $SYS/broker/connection/{id}/state (a remote bridge\'s state), $share topics too: 0x87', async () => {
         const { client: sub } = await h.raw(version);
         await sub.subscribe('$SYS/broker/connection/+/state', 1);

@@ -77,6 +77,12 @@ describe('mosquitto.conf options carried over, over real sockets', { timeout: 60
     await inside.subscribe('#', 1);
     const retained = await inside.receive();
     assert.deepEqual([retained.topic, retained.payload.toString(), retained.retain], ['config', 'retained for a', true], 'retained, without the mount point');
+    // a 3.1.1 subscriber at QoS 0, whose retained messages otherwise go out as the packet built when stored
+    const { client: old } = await connect(mounted, 4);
+    await old.subscribe('config', 0);
+    const packet = await old.receive();
+    assert.deepEqual([packet.topic, packet.payload.toString(), packet.qos], ['config', 'retained for a', 0]);
+    old.destroy();
 
     // on the way in: prefixed
     await inside.publish('temp', '21', 1);

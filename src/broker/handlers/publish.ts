@@ -123,29 +123,20 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
   if (!core.persistent) {
     // the default path: no store to wait for, no closure or promise per message
     if (p.qos === 2) session.inboundQos2.add(p.packetId!);
-    const deliveries = core.publishMessage(message, c.id);
-    acknowledge(c, p, acceptedCode(c, p, deliveries));
+    core.publishMessage(message, c.id);
+    acknowledge(c, p, 0);
     return;
   }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
-  let deliveries = 0;
   const written = core.collectWrites(() => {
     if (p.qos === 2) {
       session.inboundQos2.add(p.packetId!);
       saveSession(core, session);
     }
-    deliveries = core.publishMessage(message, c.id);
+    core.publishMessage(message, c.id);
   });
-  acknowledge(c, p, acceptedCode(c, p, deliveries), undefined, written);
-}
-
-/**
- * A 5.0 PUBACK says No matching subscribers when nobody got the message (the Server MAY, section
- * 3.4.2.1; Mosquitto does, for QoS 1 only: its PUBREC comes before the message is routed).
- */
-function acceptedCode(c: Connection, p: PublishPacket, deliveries: number): number {
-  return deliveries === 0 && p.qos === 1 && c.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  acknowledge(c, p, 0, undefined, written);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */
