@@ -275,6 +275,7 @@ export class BrokerController {
       sysInterval: s.sysInterval,
       maxConnections: s.maxConnections,
       maxQueuedMessages: s.maxQueuedMessages,
+      maxSubscriptionsPerClient: s.maxSubscriptionsPerClient,
       maxInflightMessages: s.maxInflightMessages,
       // A level no logger shows is left out, so the engine does not build its lines.
       logger: { debug: this.logsDebug ? log('debug') : undefined, info: this.logsInfo ? log('info') : undefined, warn: log('warn'), error: log('error') },

@@ -45,6 +45,7 @@ export interface ImportedForm {
   maxConnections: string;
   messageSizeLimit: string;
   maxQueuedMessages: string;
+  maxSubscriptionsPerClient: string;
   maxInflightMessages: string;
   maxPacketSize: string;
   persistence: boolean;
@@ -88,6 +89,7 @@ const IMPORTED = new Set([
   'port', 'bind_address', 'listener', 'protocol', 'certfile', 'keyfile', 'cafile', 'require_certificate', 'use_identity_as_username',
   'password_file', 'acl_file', 'allow_anonymous', 'per_listener_settings', 'persistence', 'persistence_location',
   'sys_interval', 'max_connections', 'message_size_limit', 'max_packet_size', 'max_queued_messages', 'max_inflight_messages',
+  'max_subscriptions_per_client',
   'include_dir', 'connection',
 ]);
 
@@ -189,6 +191,7 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
     maxConnections: '0',
     messageSizeLimit: '0',
     maxQueuedMessages: '1000',
+    maxSubscriptionsPerClient: '100000',
     maxInflightMessages: '20',
     maxPacketSize: '0',
     persistence: false,
@@ -265,6 +268,7 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
   if (o.messageSizeLimit !== undefined) form.messageSizeLimit = String(o.messageSizeLimit);
   if (o.maxPacketSize !== undefined) form.maxPacketSize = String(o.maxPacketSize);
   if (o.maxQueuedMessages !== undefined) form.maxQueuedMessages = String(o.maxQueuedMessages);
+  if (o.maxSubscriptionsPerClient !== undefined) form.maxSubscriptionsPerClient = String(o.maxSubscriptionsPerClient);
   if (o.maxInflightMessages !== undefined) {
     // 0 is "no limit" in mosquitto.conf; the node's largest window is 65535.
     form.maxInflightMessages = String(o.maxInflightMessages === 0 ? 65535 : o.maxInflightMessages);

@@ -27,6 +27,8 @@ export interface BrokerSettings {
   sysInterval: number;
   maxConnections: number;
   maxQueuedMessages: number;
+  /** Subscriptions one client may hold; 0 = no limit. */
+  maxSubscriptionsPerClient: number;
   maxInflightMessages: number;
   maxPacketSize: number;
   /** Largest PUBLISH payload accepted (message_size_limit); 0 = no limit of its own. */
@@ -213,6 +215,7 @@ export function readBrokerSettings(config: Record<string, unknown>, credentials:
     sysInterval: parseIntSetting(config.sysInterval, 10, 0, 86_400),
     maxConnections: parseIntSetting(config.maxConnections, 0, 0, 1_000_000),
     maxQueuedMessages: parseIntSetting(config.maxQueuedMessages, 1000, 0, 10_000_000),
+    maxSubscriptionsPerClient: parseIntSetting(config.maxSubscriptionsPerClient, 100_000, 0, 100_000_000),
     maxInflightMessages: parseIntSetting(config.maxInflightMessages, 20, 1, 65535),
     maxPacketSize: parseIntSetting(config.maxPacketSize, 0, 0, 268_435_460),
     messageSizeLimit: parseIntSetting(config.messageSizeLimit, 0, 0, 268_435_455),

@@ -17,6 +17,7 @@ import { ConnectionState, assertTransition } from './connection-state';
 import { TokenBucket, disconnectSlowClient } from './limits';
 import { connackReturnCode } from './connack-return-code';
 import { listenTo } from './connection-stream';
+import { unmountMessage } from './mount-point';
 import { COPY_PAYLOAD_LIMIT, PacketWriter, SLAB_PACKET_LIMIT } from './packet-writer';
 import type { PendingConnect } from './handlers/connect';
 
@@ -286,6 +287,12 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
    */
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     if (this.state !== ConnectionState.Connected) return true; // stays in flight for the next connection
+    const mountPoint = this.listener?.mountPoint;
+    if (mountPoint !== undefined && mountPoint !== '') {
+      const unmounted = unmountMessage(mountPoint, delivery.message);
+      if (unmounted === undefined) return true; // nothing of it lies below the mount point
+      delivery = { ...delivery, message: unmounted };
+    }
     const message = delivery.message as EncodedMessage;
     if (message.retainedPacket !== undefined && delivery.qos === 0 && delivery.retain && this.protocolVersion !== 5) {
       this.sendRetainedPacket(message, message.retainedPacket);

@@ -10,6 +10,7 @@ import { LimitCounters } from './limits';
 import { Log } from './logger';
 import { type BrokerMessage, keepRetained } from './message';
 import { type BrokerOptions, type ClientHandle, MAX_PACKET_SIZE, type ResolvedOptions, resolveOptions } from './options';
+import { noteRetainSource } from './retain-source';
 import { Router } from './router';
 import { SESSION_NEVER_EXPIRES, Session, type SessionJournal } from './session';
 import { BrokerStats } from './stats';
@@ -55,6 +56,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.limits = new LimitCounters(this.log);
     this.store = options.store ?? new MemoryStore();
     this.persistent = options.store !== undefined;
+    this.router.upgradeOutgoingQos = this.options.upgradeOutgoingQos;
     this.connectDeadlines = new ConnectDeadlines(this.options.connectTimeout, (c) => c.connectTimedOut());
     // an 'error' event without a listener would throw: log instead
     this.on('error', () => undefined);
@@ -211,7 +213,26 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     session.willTimer.unref?.();
   }
 
-  /** A reconnection to the session within the Will Delay Interval cancels the Will [MQTT-3.1.3-9]. */
+  /**
+   * A connection is taken over by a new one with its client identifier. Its Will is kept (and published
+   * as it closes) only when the session ends with it and the Will has no delay: a session that goes on,
+   * or a delay not yet passed, means the client is back before its Will is due [MQTT-3.1.2-8],
+   * [MQTT-3.1.3-9]. Mosquitto 2.0 decides the same (handle_connect.c, context__send_will).
+   */
+  willOnTakeover(existing: Connection, cleanStart: boolean): void {
+    const will = existing.will;
+    if (will === undefined) return;
+    const session = existing.session;
+    const sessionEnds = cleanStart || session === null || session.sessionExpiryInterval === 0;
+    if (sessionEnds && (will.properties?.willDelayInterval ?? 0) === 0) return;
+    existing.will = undefined;
+    if (session !== null) session.connectionWill = undefined;
+  }
+
+  /**
+   * A new Network Connection for the client identifier within the Will Delay Interval deletes the Will,
+   * whether it resumes the session or starts a clean one [MQTT-3.1.2-8], [MQTT-3.1.3-9].
+   */
   cancelWill(session: Session): void {
     if (session.willTimer !== undefined) clearTimeout(session.willTimer);
     session.willTimer = undefined;
@@ -237,8 +258,13 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     const packet: PublishPacket = { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos as QoS, retain: will.retain, dup: false };
     if (will.qos > 0) packet.packetId = 1;
     const decide = (verdict: boolean | number): void => {
-      if (verdict === true || verdict === 0) this.publishMessage(willToMessage(will, session.clientId), session.clientId);
-      else this.log.info(`will of client ${session.clientId} on ${will.topic} not published: not authorized`);
+      if (verdict !== true && verdict !== 0) {
+        this.log.info(`will of client ${session.clientId} on ${will.topic} not published: not authorized`);
+        return;
+      }
+      const message = willToMessage(will, session.clientId);
+      if (will.retain) noteRetainSource(this, message, client.username, client.listener);
+      this.publishMessage(message, session.clientId);
     };
     try {
       const verdict = authorize(client, packet);

@@ -33,6 +33,11 @@ export class LimitCounters {
     this.unlogged = zero();
   }
 
+  /** Counts one hit that its caller logs itself (or not). */
+  count(kind: LimitKind): void {
+    this.counts[kind]++;
+  }
+
   /** Counts one hit; `detail` builds the log line only when one is written. */
   hit(kind: LimitKind, detail: () => string): void {
     this.counts[kind]++;

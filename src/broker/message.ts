@@ -14,6 +14,10 @@ export interface BrokerMessage {
   expiresAt?: number;
   /** Client identifier of the publisher (No Local); undefined when the broker itself publishes. */
   origin?: string;
+  /** With checkRetainSource, on a retained message: the publisher's username, if it had one. */
+  originUsername?: string;
+  /** With checkRetainSource, on a retained message: the index of the publisher's listener in the options. */
+  originListener?: number;
   /**
    * A stored retained message as its PUBLISH for 3.1 and 3.1.1 at QoS 0 with RETAIN 1, built once as
    * it is stored (see keepRetained); `payload` is then a view into it. Read-only: shared by recipients.

@@ -59,6 +59,11 @@ export interface ListenerOptions {
    * `createSecurityHooks` builds them.
    */
   security?: ListenerSecurity;
+  /**
+   * A prefix (usually ending in '/') put before every topic and filter of this listener's clients on the
+   * way in and taken off on the way out (Mosquitto's mount_point): they see only the topics below it.
+   */
+  mountPoint?: string;
 }
 
 /** The hooks a listener may have of its own. */
@@ -121,8 +126,22 @@ export interface BrokerOptions {
   messageSizeLimit?: number;
   /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. 0 = no limit. */
   maxQueuedMessages?: number;
-  /** Subscriptions one session may hold; more are refused (5.0 0x97 Quota exceeded, 3.1.1 0x80). 0 = no limit. */
+  /**
+   * Subscriptions one session may hold (default 100,000); more are refused (5.0 0x97 Quota exceeded,
+   * 3.1.1 0x80), logged once per connection. 0 = no limit.
+   */
   maxSubscriptionsPerClient?: number;
+  /**
+   * Deliver at the QoS of the matching subscription even above the QoS published (Mosquitto's
+   * upgrade_outgoing_qos). Off by default: the specification delivers at the lower of the two [MQTT-3.8.4-8].
+   */
+  upgradeOutgoingQos?: boolean;
+  /**
+   * Before a retained message goes to a new subscription, ask authorizePublish again whether its
+   * publisher (client identifier, username, listener) may still publish it (Mosquitto's
+   * check_retain_source); a message its publisher may no longer write is not sent. Off by default.
+   */
+  checkRetainSource?: boolean;
   /** Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum). */
   maxInflightMessages?: number;
   /** Receive Maximum advertised to 5.0 clients: unacknowledged inbound QoS 2 PUBLISHes allowed. */
@@ -211,6 +230,13 @@ export function perListenerHooks(options: BrokerOptions): ListenerSecurity {
   };
 }
 
+/**
+ * Subscriptions one client may hold by default. A subscription to a filter of its own costs about 1.5 KB
+ * (its tree nodes and entry), so 100,000 keep a single client under some 150 MB: room for a gateway
+ * that subscribes per device of a large fleet, while a runaway client is still stopped.
+ */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 100_000;
+
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   const hooks = perListenerHooks(options);
   return {
@@ -219,7 +245,9 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maxPacketSize: options.maxPacketSize && options.maxPacketSize > 0 ? options.maxPacketSize : MAX_PACKET_SIZE,
     messageSizeLimit: options.messageSizeLimit ?? 0,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
-    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? 10_000,
+    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT,
+    upgradeOutgoingQos: options.upgradeOutgoingQos ?? false,
+    checkRetainSource: options.checkRetainSource ?? false,
     maxInflightMessages: options.maxInflightMessages && options.maxInflightMessages > 0 ? options.maxInflightMessages : 20,
     receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : 65535,
     maxKeepalive: options.maxKeepalive ?? 65535,

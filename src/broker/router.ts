@@ -1,6 +1,7 @@
 // The router owns the routing state: every subscription of every session, in one subscription tree.
 // A message is matched once; each session receives it once, at the highest QoS granted by its
-// matching subscriptions, with all their Subscription Identifiers [MQTT-3.3.4-2], [MQTT-3.3.4-3].
+// matching subscriptions, with all their Subscription Identifiers [MQTT-3.3.4-2], [MQTT-3.3.4-3]; at
+// the lower of the message's and the subscription's QoS [MQTT-3.8.4-8] unless upgradeOutgoingQos is on.
 import type { QoS } from '../codec/types';
 import { type MatchVisitor, type SharedGroup, SubscriptionTree } from '../topics';
 import type { BrokerMessage } from './message';
@@ -15,6 +16,8 @@ export class Router implements MatchVisitor<SessionSubscription> {
   private message: BrokerMessage | null = null;
   private readonly matched: Session[] = [];
   private readonly sharedMatched: SessionSubscription[] = [];
+  /** Mosquitto's upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
+  upgradeOutgoingQos = false;
 
   get subscriptionCount(): number {
     return this.tree.size;
@@ -47,9 +50,10 @@ export class Router implements MatchVisitor<SessionSubscription> {
     const sharedMatched = this.sharedMatched;
     this.tree.match(message.topic, this);
     let deliveries = 0;
+    const upgrade = this.upgradeOutgoingQos;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i];
-      const qos = (message.qos < session.matchQos ? message.qos : session.matchQos) as QoS; // [MQTT-3.8.4-8]
+      const qos = (message.qos < session.matchQos && !upgrade ? message.qos : session.matchQos) as QoS; // [MQTT-3.8.4-8]
       // 3.1.1 clears RETAIN on ordinary forwarding [MQTT-3.3.1-9]; 5.0 keeps it with Retain As Published [MQTT-3.3.1-12]
       const retain = message.retain && session.matchRetainAsPublished && session.protocolVersion === 5;
       const ids = session.matchIds !== null && session.matchIds.length > 0 ? session.matchIds : undefined;
@@ -58,7 +62,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
     }
     for (let i = 0; i < sharedMatched.length; i++) {
       const subscription = sharedMatched[i];
-      const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
+      const qos = (message.qos < subscription.qos && !upgrade ? message.qos : subscription.qos) as QoS;
       const retain = message.retain && subscription.retainAsPublished && subscription.session.protocolVersion === 5;
       let ids: number[] | undefined;
       if (subscription.subscriptionIdentifier !== undefined) {

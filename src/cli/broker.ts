@@ -11,7 +11,7 @@ import { attachBrokerLog } from './broker-log';
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
 import { createBridge, type Bridge } from '../bridge';
 import type { DiskStore } from '../persistence';
-import { openPersistence } from './conf/persistence';
+import { openPersistence, persistenceWhere } from './conf/persistence';
 import { loadConfSecurity } from './conf/security';
 import { reloadConf } from './conf/reload';
 
@@ -181,6 +181,7 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
   const logState = { connectionMessages: conf?.connectionMessages ?? true };
   const listeners = resolveListeners(conf, args);
   const options: BrokerOptions = {
+    checkRetainSource: true, // Mosquitto's default; check_retain_source false turns it off
     ...conf?.options,
     ...security.hooks,
     listeners,
@@ -223,13 +224,13 @@ export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise
     try {
       store = await openPersistence(conf.persistence, { info: (m) => log(m), warn: (m) => logError(`Warning: ${m}`), error: (m) => logError(`Error: ${m}`) });
     } catch (err) {
-      logError(`Error: unable to open the persistence store in ${conf.persistence.location ?? process.cwd()}: ${(err as Error).message}`);
+      logError(`Error: unable to open the persistence store in ${persistenceWhere(conf.persistence)}: ${(err as Error).message}`);
       stopEarly();
       return 1;
     }
     if (store) {
       options.store = store;
-      log(`Persistence in ${conf.persistence.location ?? process.cwd()}.`);
+      log(`Persistence in ${persistenceWhere(conf.persistence)}.`);
     }
   }
   const broker = createBroker(options);

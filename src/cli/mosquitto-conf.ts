@@ -38,6 +38,8 @@ export interface ConfPersistence {
   location?: string;
   /** autosave_interval in seconds; unset = DiskStore's default (fsync every write). */
   autosaveInterval?: number;
+  /** persistence_file: the store's folder within the location; unset = the location itself. */
+  file?: string;
 }
 
 export interface MosquittoConf {
@@ -70,7 +72,7 @@ const SECURITY_OPTIONS = new Set([
   'capath', 'dhparamfile', 'ciphers',
   'ciphers_tls1.3', 'tls_version', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform',
   'use_username_as_clientid', 'ocsp_stapling', 'ocsp_data',
-  'check_retain_source', 'clientid_prefixes',
+  'clientid_prefixes',
 ]);
 const SECURITY_PREFIXES = ['plugin_opt_', 'auth_opt_'];
 
@@ -311,8 +313,31 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       conf.persistence.location = args.join(' ');
       return;
     }
-    case 'persistence_file':
-      return warn(`option 'persistence_file' is ignored: the store keeps its own files (snapshot-N.mqhs, log-N.mqhl) in persistence_location`);
+    case 'persistence_file': {
+      // the store's folder within persistence_location, so brokers sharing that location stay apart
+      const v = oneArg();
+      if (v === undefined) return;
+      if (v === '.' || v === '..' || /[\\/]/.test(v)) return error(`option 'persistence_file' needs a name within persistence_location, not a path: ${v}`);
+      conf.persistence.file = v;
+      return;
+    }
+    case 'check_retain_source': {
+      const v = bool();
+      if (v !== undefined) o.checkRetainSource = v;
+      return;
+    }
+    case 'upgrade_outgoing_qos': {
+      const v = bool();
+      if (v !== undefined) o.upgradeOutgoingQos = v;
+      return;
+    }
+    case 'mount_point': {
+      const v = oneArg();
+      if (v === undefined) return;
+      if (/[+#]/.test(v)) return error(`option 'mount_point' cannot hold the wildcards '+' or '#': ${v}`);
+      listener().mountPoint = v;
+      return;
+    }
     case 'autosave_interval': {
       const v = integer(0);
       if (v !== undefined) conf.persistence.autosaveInterval = v;
@@ -384,6 +409,12 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v !== undefined) o.maxQueuedMessages = v;
       return;
     }
+    case 'max_subscriptions_per_client': {
+      // our own key (Mosquitto has no such limit): BrokerOptions.maxSubscriptionsPerClient, 0 = no limit
+      const v = integer(0);
+      if (v !== undefined) o.maxSubscriptionsPerClient = v;
+      return;
+    }
     case 'max_queued_bytes': {
       const v = integer(0);
       if (v !== undefined) o.maxQueuedBytes = v;
@@ -436,7 +467,8 @@ function applyOption(state: State, option: string, args: string[], where: Where)
       if (v !== undefined) o.retainAvailable = v;
       return;
     }
-    case 'max_qos': {
+    case 'max_qos':
+    case 'maximum_qos': { // Mosquitto reads both names
       const v = integer(0, 2);
       if (v !== undefined) o.maximumQoS = v as 0 | 1 | 2;
       return;

@@ -14,4 +14,5 @@
 // - The log is compacted into a new snapshot once it passes `compactEvery` bytes and the size of
 //   the last snapshot; two generations are kept.
 export { DiskStore, type DiskStoreOptions, type DiskStoreLogger } from './disk-store';
+export { PackedDiskStore, packedWorkDirectory } from './packed-store';
 export type { FsyncMode } from './commit-log';

@@ -1,8 +1,8 @@
 // The store's contents in memory, changed only by applying records: the same code path serves a
 // live write, a log replay and a snapshot load, so what is read after a restart is what was read
 // before it. Reads return copies, as the memory store does.
-import { topicMatchesFilter } from '../topics';
 import type { BrokerMessage } from '../broker/message';
+import { matchRetainedTopics } from '../broker/store/retained-match';
 import type { StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from '../broker/store/types';
 import { Op, type StoreOp } from './records';
 
@@ -92,14 +92,7 @@ export class StoreState {
   }
 
   matchRetained(topicFilter: string): BrokerMessage[] {
-    const out: BrokerMessage[] = [];
-    if (!topicFilter.includes('+') && !topicFilter.includes('#')) {
-      const one = this.retained.get(topicFilter);
-      if (one !== undefined) out.push({ ...one });
-      return out;
-    }
-    for (const [topic, m] of this.retained) if (topicMatchesFilter(topicFilter, topic)) out.push({ ...m });
-    return out;
+    return matchRetainedTopics(this.retained, topicFilter).map((m) => ({ ...m }));
   }
 
   getSession(clientId: string): StoredSession | undefined {

@@ -49,6 +49,8 @@ const KNOWN_KEYS = [
   'payloadFormatIndicator',
   'messageExpiryInterval',
   'willDelayInterval',
+  'originUsername',
+  'originListener',
 ] as const;
 const KEY_INDEX = new Map<string, number>(KNOWN_KEYS.map((k, i) => [k, i + 1]));
 

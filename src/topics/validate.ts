@@ -102,7 +102,9 @@ export function topicMatchesFilter(filter: string, topic: string): boolean {
     }
     fi++;
     ti++;
-    if (fi === fn) return false;
+    // the filter ends with '/': its last level is empty and matches only an empty last level of the
+    // topic ("a/+/" matches "a/b/") [MQTT-4.7.1-3]
+    if (fi === fn) return ti === tn;
   }
   return ti === tn && fn === 0;
 }

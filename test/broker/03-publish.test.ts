@@ -127,6 +127,17 @@ for (const version of VERSIONS) {
         await sub.expect('publish');
         assert.ok(await sub.silentFor(700));
       });
+
+      test('$SYS is closed to clients but for $SYS/broker/connection/{id}/state (a remote bridge\'s state), $share topics too: 0x87', async () => {
+        const { client: sub } = await h.raw(version);
+        await sub.subscribe('$SYS/broker/connection/+/state', 1);
+        const { client: pub } = await h.raw(version);
+        assert.equal((await pub.publish('$SYS/broker/connection/remote-1/state', '1', 1))?.reasonCode ?? 0, 0);
+        assert.equal((await sub.receive()).payload.toString(), '1');
+        assert.equal((await pub.publish('$SYS/broker/uptime', '1', 1))?.reasonCode, 0x87);
+        assert.equal((await pub.publish('$SYS/broker/connection/remote-1', '1', 1))?.reasonCode, 0x87);
+        assert.equal((await pub.publish('$share/g/t', '1', 1))?.reasonCode, 0x87);
+      });
     }
 
     test('[MQTT-4.6.0-6] messages on one topic reach a subscriber in the order published', async () => {

@@ -123,6 +123,34 @@ for (const version of VERSIONS) {
         back.client.disconnect(0);
       });
 
+      test('[MQTT-3.1.2-8] [MQTT-3.1.3-9] a reconnection with Clean Start within the Will Delay Interval deletes the will, though it ends the session', async () => {
+        const t = `${uniqueId('w')}/will`;
+        const clientId = uniqueId('wd');
+        const w = await watcher(t);
+        const { client } = await h.raw(
+          version,
+          withWill(version, t, { properties: { willDelayInterval: 1 } }, { clientId, clean: false, properties: { sessionExpiryInterval: 30 } }),
+        );
+        client.destroy();
+        // another client identifier connecting changes nothing for this will
+        await h.raw(version, { clientId: uniqueId('other') });
+        const back = await h.raw(version, { clientId, clean: true });
+        assert.equal(back.connack.sessionPresent, false);
+        assert.ok(await w.silentFor(1800), 'the will is not sent, at the reconnection nor after the delay');
+        back.client.disconnect(0);
+      });
+
+      test('[MQTT-3.1.3-9] a connection taken over while its will has a delay: the will is not sent', async () => {
+        const t = `${uniqueId('w')}/will`;
+        const clientId = uniqueId('wt');
+        const w = await watcher(t);
+        const first = await h.raw(version, withWill(version, t, { properties: { willDelayInterval: 1 } }, { clientId, clean: true }));
+        const second = await h.raw(version, { clientId, clean: true });
+        assert.equal((await first.client.expect('disconnect')).reasonCode, 0x8e);
+        assert.ok(await w.silentFor(1800), 'not at the takeover, nor after the delay');
+        second.client.disconnect(0);
+      });
+
       test('[MQTT-3.1.2-8] the will is published when the session ends before the Will Delay Interval', async () => {
         const t = `${uniqueId('w')}/will`;
         const w = await watcher(t);
@@ -149,6 +177,30 @@ for (const version of VERSIONS) {
         assert.equal(p.properties?.responseTopic, 'r/t');
       });
     }
+
+    test('[MQTT-3.1.4-2] a session taken over by a connection that resumes it: the old connection\'s will is not sent', async () => {
+      const t = `${uniqueId('w')}/will`;
+      const clientId = uniqueId('wk');
+      const w = await watcher(t);
+      const persistent: Partial<IConnectPacket> = { clientId, clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) };
+      const first = await h.raw(version, withWill(version, t, {}, persistent));
+      const second = await h.raw(version, persistent);
+      assert.equal(second.connack.sessionPresent, true);
+      await first.client.closedByBroker();
+      assert.ok(await w.silentFor(500), 'the client is still there: no will');
+      second.client.disconnect(0);
+    });
+
+    test('[MQTT-3.1.4-2] [MQTT-3.1.2-8] a session taken over by a clean connection ends: the old connection\'s will is sent', async () => {
+      const t = `${uniqueId('w')}/will`;
+      const clientId = uniqueId('wc');
+      const w = await watcher(t);
+      const first = await h.raw(version, withWill(version, t, {}, { clientId, clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) }));
+      const second = await h.raw(version, { clientId, clean: true });
+      await first.client.closedByBroker();
+      assert.equal((await w.receive()).payload.toString(), 'gone');
+      second.client.disconnect(0);
+    });
 
     test('MQTT.js: the will of a client that vanishes reaches an MQTT.js subscriber', async () => {
       const t = `${uniqueId('w')}/js`;

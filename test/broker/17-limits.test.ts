@@ -139,7 +139,38 @@ describe('17-limits', () => {
       assert.equal(b.limit('subscriptions/refused'), 1);
       assert.equal(logged(b.warnings, 'subscriptions/refused'), 1);
     });
+
+    test(`v${version}: maxSubscriptionsPerClient: refusals are logged once per connection, however many and however spread`, async () => {
+      const b = await start({ maxSubscriptionsPerClient: 1 });
+      const { client } = await raw(b.port, version);
+      const filters = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ topic: `f/${from + i}`, qos: 1 }));
+      await client.subscribe(filters(50, 0) as never);
+      // past the one-line-a-second limit of the other counters: still the same connection, no new line
+      await new Promise((r) => setTimeout(r, 1100));
+      await client.subscribe(filters(50, 50) as never);
+      assert.equal(b.limit('subscriptions/refused'), 99);
+      assert.equal(logged(b.warnings, 'subscriptions/refused'), 1);
+      assert.match(b.warnings.find((w) => w.startsWith('limit subscriptions/refused'))!, /maxSubscriptionsPerClient 1 /);
+      const other = await raw(b.port, version);
+      await other.client.subscribe(filters(3, 0) as never);
+      assert.equal(logged(b.warnings, 'subscriptions/refused'), 2, 'a second client gets its own line');
+    });
   }
+
+  test('maxSubscriptionsPerClient by default: 100,000 subscriptions are granted, the 100,001st is refused and logged', { timeout: 120_000 }, async () => {
+    const b = await start();
+    const { client } = await raw(b.port, 5);
+    const batch = 5000;
+    let granted = 0;
+    for (let from = 0; from < 100_000; from += batch) {
+      const suback = await client.subscribe(Array.from({ length: batch }, (_, i) => ({ topic: `d/${from + i}`, qos: 0 })) as never);
+      granted += (suback.granted as number[]).filter((g) => g === 0).length;
+    }
+    assert.equal(granted, 100_000);
+    const last = await client.subscribe([{ topic: 'd/one-more', qos: 0 }] as never);
+    assert.deepEqual(last.granted, [0x97]);
+    assert.equal(logged(b.warnings, 'subscriptions/refused'), 1);
+  });
 
   for (const version of VERSIONS) {
     test(`v${version}: maxPacketSize: a larger packet closes the connection${version === 5 ? ' (DISCONNECT 0x95)' : ''}, counted`, async () => {

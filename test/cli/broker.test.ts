@@ -276,13 +276,13 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
         `listener ${ws} 127.0.0.1`,
         'protocol websockets',
         'max_keepalive 100',
-        'mount_point site/',
+        'no_such_option site/',
         '',
       ].join('\n'),
     );
     const b = broker(['-c', conf]);
     await running(b);
-    assert.match(b.stderr(), new RegExp(`Warning: ${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 6: option 'mount_point' is not supported yet and is ignored`));
+    assert.match(b.stderr(), new RegExp(`Warning: ${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 6: option 'no_such_option' is not supported yet and is ignored`));
     assert.ok(logLines(b).includes(`Config loaded from ${conf}.`));
     const viaWs = await mqtt.connectAsync(`ws://127.0.0.1:${ws}/`, { protocolVersion: 5, reconnectPeriod: 0 });
     try {

@@ -159,13 +159,27 @@ describe('mosquitto.conf: security files', () => {
 });
 
 describe('mosquitto.conf: persistence', () => {
-  test('persistence, persistence_location, autosave_interval map to the disk store; persistence_file and autosave_on_changes warn', () => {
-    const c = conf(['persistence true', 'persistence_location /var/lib/mqtt/', 'persistence_file mosquitto.db', 'autosave_interval 30', 'autosave_on_changes true']);
+  test('persistence, persistence_location, persistence_file, autosave_interval map to the disk store; autosave_on_changes warns', () => {
+    const c = conf(['persistence true', 'persistence_location /var/lib/mqtt/', 'persistence_file site-a.db', 'autosave_interval 30', 'autosave_on_changes true']);
     assert.deepEqual(c.errors, []);
-    assert.deepEqual(c.persistence, { enabled: true, location: '/var/lib/mqtt/', autosaveInterval: 30 });
-    assert.deepEqual(c.warnings.map((w) => [w.line, w.message.match(/'([^']+)'/)?.[1]]), [[3, 'persistence_file'], [5, 'autosave_on_changes true']]);
+    assert.deepEqual(c.persistence, { enabled: true, location: '/var/lib/mqtt/', file: 'site-a.db', autosaveInterval: 30 });
+    assert.deepEqual(c.warnings.map((w) => [w.line, w.message.match(/'([^']+)'/)?.[1]]), [[5, 'autosave_on_changes true']]);
     const logger = {};
-    assert.deepEqual(diskStoreOptions(c.persistence, logger), { directory: '/var/lib/mqtt/', logger, fsync: 'interval', fsyncIntervalMs: 30_000 });
+    // with persistence_file the store works beside that file, in <file>.store, while it runs
+    assert.deepEqual(diskStoreOptions(c.persistence, logger), { directory: '/var/lib/mqtt/site-a.db.store', logger, fsync: 'interval', fsyncIntervalMs: 30_000 });
+    assert.match(conf(['persistence_file ../elsewhere']).errors[0]?.message ?? '', /not a path/);
+  });
+
+  test('mount_point (per listener), check_retain_source, upgrade_outgoing_qos and maximum_qos are read', () => {
+    const c = conf(['check_retain_source false', 'upgrade_outgoing_qos true', 'maximum_qos 1', 'max_subscriptions_per_client 5', 'listener 1883', 'mount_point site-a/', 'listener 1884']);
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.warnings, []);
+    assert.equal(c.options.checkRetainSource, false);
+    assert.equal(c.options.upgradeOutgoingQos, true);
+    assert.equal(c.options.maximumQoS, 1);
+    assert.equal(c.options.maxSubscriptionsPerClient, 5);
+    assert.deepEqual(c.listeners.map((l) => l.mountPoint), ['site-a/', undefined]);
+    assert.match(conf(['listener 1883', 'mount_point a/+/']).errors[0]?.message ?? '', /wildcards/);
   });
 
   test('without autosave_interval every write is fsync\'d; 0 leaves it to the system; no location is the working directory', () => {

@@ -229,4 +229,16 @@ describe('mqtt-hub-broker node', () => {
     await assert.rejects(client(`mqtt://127.0.0.1:${port}`, { clientId: 'second' }));
     await waitUntil(() => logLines().some((l) => /first → CONNECT|CONNECT first/.test(l.msg)), 5000, 'packet log line');
   });
+
+  test('max subscriptions per client: the filter past the setting is refused (0x97) and logged', async () => {
+    const port = await freePort();
+    await helper.load(allNodes, brokerFlow(port, { maxSubscriptionsPerClient: '2' }));
+    await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'listening');
+    const c = await client(`mqtt://127.0.0.1:${port}`, { clientId: 'many-filters' });
+    await assert.rejects(c.subscribeAsync(['s/1', 's/2', 's/3'], { qos: 1 }), (err: { packet?: { granted?: number[] } }) => {
+      assert.deepEqual(err.packet?.granted, [1, 1, 0x97]);
+      return true;
+    });
+    await waitUntil(() => logLines().some((l) => /maxSubscriptionsPerClient 2/.test(String(l.msg))), 5000, 'the refusal logged');
+  });
 });

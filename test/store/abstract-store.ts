@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrokerMessage } from '../../src/broker/message';
 import type { BrokerStore } from '../../src/broker/store';
+import { EMPTY_LEVEL_MATCHES, EMPTY_LEVEL_TOPICS } from '../topics/empty-level-table';
 
 function msg(topic: string, payload: string, extra: Partial<BrokerMessage> = {}): BrokerMessage {
   return { topic, payload: Buffer.from(payload), qos: 1, retain: true, ...extra };
@@ -54,6 +55,16 @@ export function runStoreSuite(name: string, factory: () => BrokerStore | Promise
         assert.deepEqual(await topics('#'), ['a', 'a/b', 'a/b/c', 'b/c']);
         assert.deepEqual(await topics('$SYS/#'), ['$SYS/x']);
         assert.deepEqual(await topics('nothing'), []);
+      });
+
+      test('matchRetained over empty levels: "a/+/" finds "a/b/", the same as Mosquitto, sync and async [MQTT-4.7.1-3] [MQTT-3.3.1-6]', async () => {
+        for (const t of EMPTY_LEVEL_TOPICS) await store.storeRetained(msg(t, t));
+        for (const [filter, expected] of EMPTY_LEVEL_MATCHES) {
+          assert.deepEqual((await store.matchRetained(filter)).map((m) => m.topic).sort(), expected, filter);
+          if (store.matchRetainedNow !== undefined) {
+            assert.deepEqual(store.matchRetainedNow(filter).map((m) => m.topic).sort(), expected, `${filter} (now)`);
+          }
+        }
       });
     });
 

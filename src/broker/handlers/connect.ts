@@ -8,6 +8,7 @@ import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { AuthenticateResult, EnhancedAuthResult } from '../options';
+import { mountTopic } from '../mount-point';
 import { saveSession } from '../persistence';
 import { SESSION_NEVER_EXPIRES, type Session } from '../session';
 
@@ -144,11 +145,14 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const existing = core.clientsById.get(clientId);
   if (existing !== undefined) {
     core.log.clientEvent('info', `client ${clientId} already connected from ${existing.address}: closing the old connection`);
+    core.willOnTakeover(existing, p.clean);
     existing.close('takeover', 0x8e);
   }
 
   // Session: discarded on clean session / clean start [MQTT-3.1.2-4], else resumed [MQTT-3.1.2-5]
   let session = core.sessions.get(clientId);
+  // a Will waiting for its delay goes with the old session unpublished [MQTT-3.1.3-9]
+  if (session !== undefined) core.cancelWill(session);
   if (session !== undefined && p.clean) {
     core.endSession(session);
     session = undefined;
@@ -162,7 +166,10 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
-  session.connectionWill = p.will;
+  // the Will is published on the mounted topic, as the client's PUBLISHes are
+  const mountPoint = c.listener?.mountPoint;
+  const will = p.will !== undefined && mountPoint !== undefined && mountPoint !== '' ? { ...p.will, topic: mountTopic(mountPoint, p.will.topic) } : p.will;
+  session.connectionWill = will;
   // the Will goes after the connection: authorizePublish then needs who published it
   if (p.will !== undefined && options.authorizePublish !== undefined) {
     session.willPublisher = { id: clientId, address: c.address, protocolVersion: p.protocolVersion, username: c.username, listener: c.listener };
@@ -171,7 +178,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const written = core.collectWrites(() => saveSession(core, session));
 
   c.keepalive = pending.keepalive;
-  c.will = p.will;
+  c.will = will;
   c.session = session;
   c.setState(ConnectionState.Connected);
   core.clientsById.set(clientId, c);

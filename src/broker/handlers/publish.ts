@@ -1,11 +1,13 @@
 // Inbound PUBLISH (section 3.3.4): resolve the topic alias, check the topic and what the client may
 // do, acknowledge by QoS, and route the message. QoS 2 is delivered when the PUBLISH first arrives;
 // a re-sent PUBLISH with the same packet id before PUBREL is not delivered again [MQTT-4.3.3-10].
-import { ProtocolError, validatePayloadFormat, type PublishPacket } from '../../codec';
-import { validateTopicName } from '../../topics';
+import { ProtocolError, ReasonCode, validatePayloadFormat, type PublishPacket } from '../../codec';
+import { topicMatchesFilter, validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
+import { mountTopic } from '../mount-point';
+import { noteRetainSource } from '../retain-source';
 import { saveSession } from '../persistence';
 
 export function handlePublish(c: Connection, p: PublishPacket): void | Promise<void> {
@@ -61,8 +63,12 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
       return acknowledge(c, p, invalid.reasonCode, invalid.message);
     }
   }
-  // Clients never publish into $SYS (as Mosquitto): dropped, 5.0 acknowledges with Not authorized
-  if (topic.startsWith('$SYS')) return acknowledge(c, p, 0x87, 'publishing to $SYS is not allowed');
+  // Clients never publish into $SYS but for a bridge's connection state, nor to $share (as Mosquitto):
+  // dropped, 5.0 acknowledges with Not authorized
+  if (reservedForTheBroker(topic)) return acknowledge(c, p, ReasonCode.NotAuthorized, `publishing to ${topic.startsWith('$SYS') ? '$SYS' : '$share'} is not allowed`);
+  // a listener's mount point prefixes the topic before the ACL sees it, as in Mosquitto
+  const mountPoint = c.listener?.mountPoint;
+  if (mountPoint !== undefined && mountPoint !== '') topic = mountTopic(mountPoint, topic);
   if (options.messageSizeLimit > 0 && p.payload.length > options.messageSizeLimit) {
     core.limits.hit('messages/dropped/message-size', () => `client ${c.label()} published ${p.payload.length} bytes on ${topic}, more than messageSizeLimit ${options.messageSizeLimit}`);
     return acknowledge(c, p, 0x97, 'message size limit exceeded');
@@ -75,6 +81,13 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
     return afterAuthorize(c, p, topic, verdict);
   }
   accept(c, p, topic);
+}
+
+/** $SYS topics but `$SYS/broker/connection/{id}/state` (what a remote bridge reports there), and $share topics. */
+function reservedForTheBroker(topic: string): boolean {
+  if (topic.charCodeAt(0) !== 0x24 /* $ */) return false;
+  if (topic.startsWith('$SYS')) return !topicMatchesFilter('$SYS/broker/connection/+/state', topic);
+  return topic.startsWith('$share');
 }
 
 function afterAuthorize(c: Connection, p: PublishPacket, topic: string, verdict: boolean | number): void {
@@ -91,6 +104,7 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     retain: p.retain,
     origin: c.id,
   };
+  if (p.retain) noteRetainSource(c.core, message, c.username, c.listener);
   const props = p.properties;
   if (props !== undefined) {
     // Topic Alias and Subscription Identifiers belong to one hop; everything else is forwarded unchanged [MQTT-3.3.2-17], [MQTT-3.3.2-18]

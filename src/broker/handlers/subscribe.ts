@@ -1,14 +1,21 @@
 // SUBSCRIBE (section 3.8.4): one reason code per filter in SUBACK, then the retained messages that
 // match each new subscription, per its Retain Handling [MQTT-3.3.1-9..-11].
-import { ProtocolError, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
+import { ProtocolError, ReasonCode, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
 import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import { type BrokerMessage, isExpired } from '../message';
+import { mountSubscribe } from '../mount-point';
+import { withRetainSourceChecked } from '../retain-source';
 import { saveSubscriptions } from '../persistence';
 import type { Session, SessionSubscription } from '../session';
 
+/** Connections whose refusal by maxSubscriptionsPerClient has been logged. */
+const loggedSubscriptionLimit = new WeakSet<Connection>();
+
 export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promise<void> {
+  const mountPoint = c.listener?.mountPoint;
+  if (mountPoint !== undefined && mountPoint !== '') p = mountSubscribe(mountPoint, p);
   const v5 = c.protocolVersion === 5;
   const subscriptionIdentifier = v5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
   if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 (section 3.8.2.1.2)');
@@ -53,8 +60,13 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
     else code = verdict;
     const limit = core.options.maxSubscriptionsPerClient;
     if (code < 0x80 && limit > 0 && session.subscriptions.size >= limit && !session.subscriptions.has(s.topicFilter)) {
-      code = 0x97; // a client cannot grow the subscription tree without bound
-      core.limits.hit('subscriptions/refused', () => `client ${c.label()} subscription to ${s.topicFilter} refused: maxSubscriptionsPerClient ${limit} reached`);
+      code = ReasonCode.QuotaExceeded; // a client cannot grow the subscription tree without bound
+      core.limits.count('subscriptions/refused');
+      // one line per connection: a client flooding filters past the limit writes one, not one per filter
+      if (!loggedSubscriptionLimit.has(c)) {
+        loggedSubscriptionLimit.add(c);
+        core.log.warn(`limit subscriptions/refused: client ${c.label()} subscription to ${s.topicFilter} refused: maxSubscriptionsPerClient ${limit} reached (further refusals on this connection are counted, not logged)`);
+      }
     }
     if (code >= 0x80 && !v5) code = 0x80; // 3.1.1 has one failure code [MQTT-3.9.3-2]
     reasonCodes.push(code);
@@ -98,24 +110,30 @@ function sendRetained(c: Connection, session: Session, subscription: SessionSubs
   // a store that answers at once delivers in this tick, behind the SUBACK; while the SUBACK waits for a
   // store write, the retained messages wait as well
   if (subackSent && store.matchRetainedNow !== undefined) {
-    deliverRetained(session, subscription, store.matchRetainedNow(subscription.topicFilter));
+    deliverRetained(c, session, subscription, store.matchRetainedNow(subscription.topicFilter));
     return;
   }
   store.matchRetained(subscription.topicFilter).then(
     (messages) => {
       if (session.subscriptions.get(subscription.topicFilter) !== subscription) return; // unsubscribed meanwhile
-      deliverRetained(session, subscription, messages);
+      deliverRetained(c, session, subscription, messages);
     },
     (err: Error) => c.core.log.error(`store: retained for ${subscription.topicFilter}: ${err.message}`),
   );
 }
 
-function deliverRetained(session: Session, subscription: SessionSubscription, messages: BrokerMessage[]): void {
-  const now = Date.now();
-  const ids = subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined;
-  for (const message of messages) {
-    if (isExpired(message, now)) continue;
-    const qos = (message.qos < subscription.qos ? message.qos : subscription.qos) as QoS;
-    session.deliver(message, qos, true, ids, now);
-  }
+function deliverRetained(c: Connection, session: Session, subscription: SessionSubscription, messages: BrokerMessage[]): void {
+  const core = c.core;
+  const upgrade = core.options.upgradeOutgoingQos;
+  withRetainSourceChecked(core, messages, (allowed) => {
+    if (session.subscriptions.get(subscription.topicFilter) !== subscription) return; // unsubscribed meanwhile
+    const now = Date.now();
+    const ids = subscription.subscriptionIdentifier !== undefined ? [subscription.subscriptionIdentifier] : undefined;
+    for (const message of allowed) {
+      if (isExpired(message, now)) continue;
+      // the lower of the two QoS [MQTT-3.8.4-8], or the subscription's with upgradeOutgoingQos
+      const qos = (message.qos < subscription.qos && !upgrade ? message.qos : subscription.qos) as QoS;
+      session.deliver(message, qos, true, ids, now);
+    }
+  });
 }

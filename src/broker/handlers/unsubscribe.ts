@@ -3,9 +3,12 @@
 import type { UnsubscribePacket } from '../../codec';
 import { validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
+import { mountUnsubscribe } from '../mount-point';
 import { removeSubscriptions } from '../persistence';
 
 export function handleUnsubscribe(c: Connection, p: UnsubscribePacket): void {
+  const mountPoint = c.listener?.mountPoint;
+  if (mountPoint !== undefined && mountPoint !== '') p = mountUnsubscribe(mountPoint, p);
   const core = c.core;
   const session = c.session!;
   const reasonCodes: number[] = [];

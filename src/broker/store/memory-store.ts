@@ -1,6 +1,6 @@
 // The in-memory store: the default, and the reference the abstract store suite is written against.
-import { topicMatchesFilter } from '../../topics';
 import type { BrokerMessage } from '../message';
+import { matchRetainedTopics } from './retained-match';
 import type { BrokerStore, StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from './types';
 
 interface SessionRecord {
@@ -25,27 +25,11 @@ export class MemoryStore implements BrokerStore {
   }
 
   async matchRetained(topicFilter: string): Promise<BrokerMessage[]> {
-    return this.match(topicFilter);
+    return matchRetainedTopics(this.retained, topicFilter);
   }
 
   matchRetainedNow(topicFilter: string): BrokerMessage[] {
-    return this.match(topicFilter);
-  }
-
-  private match(topicFilter: string): BrokerMessage[] {
-    const out: BrokerMessage[] = [];
-    if (!topicFilter.includes('+') && !topicFilter.includes('#')) {
-      const one = this.retained.get(topicFilter);
-      if (one !== undefined) out.push(one);
-      return out;
-    }
-    if (topicFilter === '#') {
-      // every topic but those beginning with '$' [MQTT-4.7.2-1]
-      for (const message of this.retained.values()) if (message.topic.charCodeAt(0) !== 0x24) out.push(message);
-      return out;
-    }
-    for (const message of this.retained.values()) if (topicMatchesFilter(topicFilter, message.topic)) out.push(message);
-    return out;
+    return matchRetainedTopics(this.retained, topicFilter);
   }
 
   async countRetained(): Promise<number> {
