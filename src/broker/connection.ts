@@ -38,6 +38,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   readonly certificateIdentity: string | null | undefined;
   /** The listener the client came in on: its own security hooks apply, if it has any. */
   readonly listener: ListenerOptions | undefined;
+  /** A part of the broker (ConnectionInfo.internal): no authentication, no authorization. */
+  readonly internal: boolean;
   protocolVersion: ProtocolVersion = 4;
   keepalive = 0;
   session: Session | null = null;
@@ -77,6 +79,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     this.address = info.address !== undefined ? (info.port !== undefined ? `${info.address}:${info.port}` : info.address) : 'unknown';
     this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
+    this.internal = info.internal === true;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     listenTo(stream, this);

@@ -82,7 +82,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     return enhancedAuthStep(c, step);
   }
 
-  const hook = options.authenticate;
+  // a part of the broker (a bridge's own session, ConnectionInfo.internal) is not a client to log in
+  const hook = c.internal ? undefined : options.authenticate;
   if (hook === undefined) return accept(c, pending);
   const verdict = hook(c, username, p.password);
   if (verdict instanceof Promise) return verdict.then((r) => afterAuthenticate(c, pending, r));
@@ -157,6 +158,8 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
+  // what a bridge's session receives is what its topic lines asked for, not filtered by the ACL
+  session.authorizeRead = c.internal ? undefined : options.authorizeRead;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
   session.connectionWill = p.will;
   // the Will goes after the connection: authorizePublish then needs who published it

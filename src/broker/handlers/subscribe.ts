@@ -12,7 +12,7 @@ export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promi
   const v5 = c.protocolVersion === 5;
   const subscriptionIdentifier = v5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
   if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 (section 3.8.2.1.2)');
-  const authorize = c.core.options.authorizeSubscribe;
+  const authorize = c.internal ? undefined : c.core.options.authorizeSubscribe; // a bridge: no hook asked
   const verdicts: (number | boolean | Promise<number | boolean>)[] = [];
   let async = false;
   for (const s of p.subscriptions) {
