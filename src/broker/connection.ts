@@ -23,6 +23,7 @@ import type { PendingConnect } from './handlers/connect';
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
 const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect']);
 
+/** A message with what sending it cached on it; a store keeps none of this (messageFields). */
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
   /** Set once the message went out plainly encoded to a first recipient. */
