@@ -42,6 +42,11 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   /** A part of the broker (ConnectionInfo.internal): no authentication, no authorization. */
   readonly internal: boolean;
   protocolVersion: ProtocolVersion = 4;
+  /**
+   * Another broker's bridge under 3.1/3.1.1: its CONNECT had the bridge bit in the protocol level
+   * (Mosquitto's try_private, 0x80 | 3 or 4). It is authenticated as any client.
+   */
+  remoteBridge = false;
   keepalive = 0;
   session: Session | null = null;
   will: WillMessage | undefined;

@@ -24,6 +24,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   const options = c.core.options;
   c.setState(ConnectionState.Authenticating);
   c.protocolVersion = p.protocolVersion;
+  c.remoteBridge = p.bridge === true; // try_private (levels 3 and 4 only)
   const v5 = p.protocolVersion === 5;
   const props = p.properties;
   if (v5 && props !== undefined) {

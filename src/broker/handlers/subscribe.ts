@@ -41,6 +41,9 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   const core = c.core;
   const session = c.session!;
   const v5 = c.protocolVersion === 5;
+  // a 3.1/3.1.1 bridge (try_private) subscribes as a 5.0 bridge does with No Local and Retain As
+  // Published: what it published is not sent back to it, RETAIN goes as published (Mosquitto's is_bridge)
+  const bridge = !v5 && c.remoteBridge;
   const reasonCodes: number[] = [];
   const added: { subscription: SessionSubscription; isNew: boolean }[] = [];
   const accepted: Subscription[] = [];
@@ -63,8 +66,8 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
       session,
       topicFilter: s.topicFilter,
       qos: code as QoS,
-      noLocal: v5 && s.noLocal === true,
-      retainAsPublished: v5 && s.retainAsPublished === true,
+      noLocal: (v5 && s.noLocal === true) || bridge,
+      retainAsPublished: (v5 && s.retainAsPublished === true) || bridge,
       retainHandling: v5 ? (s.retainHandling ?? 0) : 0,
       subscriptionIdentifier,
       shared: isSharedFilter(s.topicFilter),

@@ -1,0 +1,99 @@
+// Two of Mosquitto's bridge options, each against a real Mosquitto: bridge_attempt_unsubscribe on our
+// bridge (a topic line turned from in to out stops coming in from a kept remote session), and
+// try_private on Mosquitto's bridge into our broker (the bridge bit in CONNECT: what the bridge
+// publishes is not sent back to it, RETAIN is kept as published).
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mosquittoAvailable } from '../helpers/mosquitto';
+import { waitUntil } from '../helpers/net';
+import { Cleanups, arrival, count, localBroker, localClient, mosquitto, remoteClient, startBridge } from './helpers';
+
+const skip = mosquittoAvailable() ? false : 'mosquitto is not installed (.ci/run installs it)';
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+
+describe('bridge_attempt_unsubscribe', { skip }, () => {
+  for (const attemptUnsubscribe of [true, false]) {
+    test(`a line turned from in to out ${attemptUnsubscribe ? 'is unsubscribed from (default)' : 'keeps coming in from the kept session (false)'}`, async () => {
+      const debug: string[] = [];
+      const { broker } = await localBroker(cleanups, { logger: { debug: (m) => debug.push(m) } });
+      const remote = await mosquitto(cleanups);
+      const far = await remoteClient(cleanups, remote.port, 4);
+      const base = { name: 'turned', address: `127.0.0.1:${remote.port}`, remoteClientId: `turned-${attemptUnsubscribe}`, cleanSession: false, notifications: false };
+      // first configuration: t/# comes in; Mosquitto keeps the subscription in the bridge's session
+      const before = await startBridge(cleanups, broker, { ...base, topics: [{ pattern: 't/#', direction: 'in', qos: 1 }] });
+      await before.stop();
+      // then t/# goes out only; s/# comes in, to know when what Mosquitto sent has arrived
+      await startBridge(cleanups, broker, {
+        ...base,
+        attemptUnsubscribe,
+        topics: [
+          { pattern: 't/#', direction: 'out', qos: 1 },
+          { pattern: 's/#', direction: 'in', qos: 1 },
+        ],
+      });
+      const local = await localClient(cleanups, broker.addresses()[0].port);
+      await local.client.subscribe('#', { qos: 1 });
+      await far.client.publishAsync('t/stale', 'stale', { qos: 1 });
+      await far.client.publishAsync('s/marker', 'marker', { qos: 1 });
+      await arrival(local.received, 'marker');
+      const dropped = debug.filter((m) => m.includes('dropped a message on t/stale'));
+      // no topic line takes t/stale in, so it never reaches our clients; the difference is whether Mosquitto sent it
+      assert.equal(count(local.received, 'stale'), 0);
+      assert.equal(dropped.length, attemptUnsubscribe ? 0 : 1, debug.join('\n'));
+    });
+  }
+});
+
+describe('try_private: Mosquitto bridging into our broker', { skip }, () => {
+  test('what the bridge publishes is not sent back to it, and RETAIN is kept as published', async () => {
+    const { broker, port } = await localBroker(cleanups);
+    const remote = await mosquitto(cleanups, {
+      extraConfig: [
+        'connection into-ours',
+        `address 127.0.0.1:${port}`,
+        'remote_clientid mosquitto-into-ours',
+        'bridge_protocol_version mqttv311',
+        'try_private true',
+        'cleansession true',
+        'notifications false',
+        'restart_timeout 1',
+        'topic loop/# both 1',
+      ],
+    });
+    await waitUntil(() => broker.clients().some((c) => c.id === 'mosquitto-into-ours'), 10_000, "Mosquitto's bridge to connect to ours");
+    const far = await remoteClient(cleanups, remote.port, 4);
+    await far.client.subscribeAsync('loop/#', { qos: 1 });
+    const local = await localClient(cleanups, port, 4);
+    await local.client.subscribe('loop/#', { qos: 1 });
+    // Mosquitto subscribes to loop/# on ours once connected: wait until a message of ours crosses
+    await waitUntil(async () => {
+      await local.client.publish('loop/ready', 'ready', { qos: 1 });
+      return count(far.received, 'ready') > 0;
+    }, 10_000, 'the bridge subscription on ours');
+
+    // from Mosquitto's side: in once on ours, not back to Mosquitto (which would deliver it again and send it on)
+    await far.client.publishAsync('loop/a', 'from-mosquitto', { qos: 1 });
+    await arrival(local.received, 'from-mosquitto');
+    // from ours: over to Mosquitto once, not back
+    await local.client.publish('loop/b', 'from-ours', { qos: 1 });
+    await arrival(far.received, 'from-ours');
+    // a later message on each side, in order behind the first: any copy sent back would have come before it
+    await far.client.publishAsync('loop/a', 'after-mosquitto', { qos: 1 });
+    await local.client.publish('loop/b', 'after-ours', { qos: 1 });
+    await arrival(far.received, 'after-ours');
+    await arrival(local.received, 'after-mosquitto');
+    assert.equal(count(far.received, 'from-mosquitto'), 1, 'a message from Mosquitto came back to it');
+    assert.equal(count(local.received, 'from-mosquitto'), 1);
+    assert.equal(count(far.received, 'from-ours'), 1);
+    assert.equal(count(local.received, 'from-ours'), 1, 'a message from ours came back to it');
+
+    // RETAIN as published: a retained message published on ours is retained on Mosquitto too
+    await local.client.publish('loop/kept', 'kept', { qos: 1, retain: true });
+    await arrival(far.received, 'kept', 'kept, live at Mosquitto');
+    const late = await remoteClient(cleanups, remote.port, 4);
+    await late.client.subscribeAsync('loop/kept', { qos: 1 });
+    const retained = await arrival(late.received, 'kept', 'kept, retained at Mosquitto');
+    assert.equal(retained.retain, true);
+  });
+});
