@@ -316,7 +316,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const o = this.options;
     const address = this.address;
     this.currentState = 'connecting';
-    const clientOptions = remoteClientOptions(o, address);
+    const clientOptions = remoteClientOptions(o, address, this.broker.options.maxInflightMessages);
     clientOptions.nextAttempt = () => this.nextAttempt();
     let client: MqttClient;
     try {

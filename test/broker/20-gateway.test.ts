@@ -190,3 +190,60 @@ describe('20-gateway: TLS, users, ACL, persistence and a QoS 1 bridge to Mosquit
     assert.equal(/TypeError|encoding\.length/.test(ours.stdout() + ours.stderr()), false, ours.stdout() + ours.stderr());
   });
 });
+
+describe('20-gateway: per_listener_settings true, the listener with its own users and ACL, a bridge both ways', { skip }, () => {
+  let mosq: MosquittoInstance | undefined;
+  let ours: Running | undefined;
+  after(async () => {
+    if (ours) await ours.kill();
+    await killAll();
+    if (mosq) await disposeMosquitto(mosq);
+    removeTmpDirs();
+  });
+
+  test('the bridge carries both ways; the listener still refuses anonymous clients', async () => {
+    mosq = await startMosquitto();
+    const dir = tmpDir();
+    const passwords = path.join(dir, 'listener.passwd');
+    mosquittoPasswd(passwords, [['alice', 'alice-pw']]);
+    const acl = path.join(dir, 'listener.acl');
+    fs.writeFileSync(acl, 'user alice\ntopic readwrite x/#\ntopic readwrite y/#\n');
+    const port = await freePort();
+    const conf = path.join(dir, 'mosquitto.conf');
+    fs.writeFileSync(
+      conf,
+      [
+        'per_listener_settings true',
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${passwords}`,
+        `acl_file ${acl}`,
+        'connection upstream',
+        `address 127.0.0.1:${mosq.port}`,
+        'restart_timeout 1',
+        'topic x/# out 1',
+        'topic y/# in 1',
+        '',
+      ].join('\n'),
+    );
+    ours = await startBroker(conf);
+    await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000 }), /Not authorized/i);
+    const alice = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'alice', password: 'alice-pw', reconnectPeriod: 0 });
+    const far = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosq.port}`, { reconnectPeriod: 0 });
+    try {
+      const atAlice: string[] = [];
+      const atFar: string[] = [];
+      alice.on('message', (t, p) => atAlice.push(`${t}=${p.toString()}`));
+      far.on('message', (t, p) => atFar.push(`${t}=${p.toString()}`));
+      await alice.subscribeAsync('y/#', { qos: 1 });
+      await far.subscribeAsync('x/#', { qos: 1 });
+      await alice.publishAsync('x/1', 'out', { qos: 1 });
+      await waitUntil(() => atFar.includes('x/1=out'), DELIVERY_MS, 'out at Mosquitto');
+      await far.publishAsync('y/1', 'in', { qos: 1 });
+      await waitUntil(() => atAlice.includes('y/1=in'), DELIVERY_MS, 'in at alice');
+    } finally {
+      await alice.endAsync(true);
+      await far.endAsync(true);
+    }
+  });
+});
