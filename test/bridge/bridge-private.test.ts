@@ -4,6 +4,8 @@
 // publishes is not sent back to it, RETAIN is kept as published).
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { PacketDecoder, encode, type Packet } from '../../src/codec';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { waitUntil } from '../helpers/net';
 import { Cleanups, arrival, count, localBroker, localClient, mosquitto, remoteClient, startBridge } from './helpers';
@@ -41,6 +43,70 @@ describe('bridge_attempt_unsubscribe', { skip }, () => {
       // no topic line takes t/stale in, so it never reaches our clients; the difference is whether Mosquitto sent it
       assert.equal(count(local.received, 'stale'), 0);
       assert.equal(dropped.length, attemptUnsubscribe ? 0 : 1, debug.join('\n'));
+    });
+  }
+});
+
+/** A remote broker that answers CONNECT, SUBSCRIBE and UNSUBSCRIBE and records what the bridge sends, as decoded packets. */
+async function recordingRemote(): Promise<{ port: number; packets: Packet[] }> {
+  const packets: Packet[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    const decoder = new PacketDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      for (let p = decoder.next(); p !== null && !(p instanceof Error); p = decoder.next()) {
+        packets.push(p);
+        const v = decoder.protocolVersion;
+        if (p.type === 'connect') socket.write(encode({ type: 'connack', sessionPresent: false, reasonCode: 0 }, v));
+        if (p.type === 'subscribe') socket.write(encode({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((x) => x.qos) }, v));
+        if (p.type === 'unsubscribe') socket.write(encode({ type: 'unsuback', packetId: p.packetId, reasonCodes: p.topicFilters.map(() => 0) }, v));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.add(() => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  }));
+  return { port: (server.address() as net.AddressInfo).port, packets };
+}
+
+describe('what our bridge sends on connecting, as Mosquitto does', () => {
+  for (const [protocolVersion, cleanSession] of [['mqttv311', true], ['mqttv50', false], ['mqttv50', true]] as const) {
+    test(`${protocolVersion}, cleansession ${cleanSession}: one SUBSCRIBE or UNSUBSCRIBE per topic line, in their order, then the queued messages`, async () => {
+      const { broker, port } = await localBroker(cleanups, { maxInflightMessages: 7 });
+      const remote = await recordingRemote();
+      const local = await localClient(cleanups, port);
+      await startBridge(cleanups, broker, {
+        name: 'wire',
+        address: `127.0.0.1:${remote.port}`,
+        remoteClientId: 'wire-1',
+        protocolVersion,
+        cleanSession,
+        notifications: false,
+        topics: [
+          { pattern: 'a/#', direction: 'in', qos: 1 },
+          { pattern: 'b/#', direction: 'out', qos: 1 },
+          { pattern: 'c/#', direction: 'both', qos: 0 },
+        ],
+      }, false);
+      // queued for the bridge before it connects
+      await local.client.publish('b/queued', 'queued', { qos: 1 });
+      await waitUntil(() => remote.packets.some((p) => p.type === 'publish'), 10_000, 'the queued PUBLISH');
+      const sent = remote.packets.map((p) => (p.type === 'subscribe' ? `subscribe ${p.subscriptions.map((x) => x.topicFilter).join(',')}` : p.type === 'unsubscribe' ? `unsubscribe ${p.topicFilters.join(',')}` : p.type));
+      assert.deepEqual(sent, ['connect', 'subscribe a/#', 'unsubscribe b/#', 'subscribe c/#', 'publish']);
+      const connect = remote.packets[0];
+      assert.ok(connect.type === 'connect');
+      if (protocolVersion === 'mqttv50') {
+        // Receive Maximum from max_inflight_messages; cleansession false keeps the remote session [MQTT-3.1.2-23]
+        assert.equal(connect.properties?.receiveMaximum, 7);
+        assert.equal(connect.properties?.sessionExpiryInterval, cleanSession ? undefined : 0xffffffff);
+      } else {
+        assert.equal(connect.bridge, true, 'try_private: the bridge bit (protocol level 0x84)');
+      }
     });
   }
 });
