@@ -159,6 +159,7 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
+  session.remoteBridge = c.remoteBridge;
   // what a bridge's session receives is what its topic lines asked for, not filtered by the ACL
   session.authorizeRead = c.internal ? undefined : options.authorizeRead;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
