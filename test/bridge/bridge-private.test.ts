@@ -6,6 +6,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { PacketDecoder, encode, type Packet } from '../../src/codec';
+import { RawClient, connectPacket, uniqueId } from '../broker/helpers/raw-client';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { waitUntil } from '../helpers/net';
 import { Cleanups, arrival, count, localBroker, localClient, mosquitto, remoteClient, startBridge } from './helpers';
@@ -161,5 +162,47 @@ describe('try_private: Mosquitto bridging into our broker', { skip }, () => {
     await late.client.subscribeAsync('loop/kept', { qos: 1 });
     const retained = await arrival(late.received, 'kept', 'kept, retained at Mosquitto');
     assert.equal(retained.retain, true);
+  });
+});
+
+describe('try_private on our broker: only the bridge bit changes what a 3.1/3.1.1 subscriber gets', () => {
+  async function raw(port: number, version: 3 | 4 | 5, connect: Parameters<typeof connectPacket>[1] = {}): Promise<RawClient> {
+    const c = await RawClient.open(port, version);
+    cleanups.add(() => c.destroy());
+    c.send(connectPacket(version, connect));
+    await c.expect('connack');
+    return c;
+  }
+
+  for (const version of [3, 4] as const) {
+    test(`MQTT ${version === 3 ? '3.1' : '3.1.1'}: the bridge bit gives No Local and RETAIN as published; without it, its own message comes back with RETAIN 0 [MQTT-3.3.1-9]`, async () => {
+      const { port } = await localBroker(cleanups);
+      const topic = uniqueId('priv');
+      const bridge = await raw(port, version, { bridgeMode: true } as never);
+      const plain = await raw(port, version);
+      await bridge.subscribe(`${topic}/#`, 1);
+      await plain.subscribe(`${topic}/#`, 1);
+      await bridge.publish(`${topic}/b`, 'from-bridge', 1, { retain: true });
+      await plain.publish(`${topic}/p`, 'from-plain', 1, { retain: true });
+      const atPlain = [await plain.receive(), await plain.receive()].map((p) => `${p.payload.toString()} r${Number(p.retain)}`).sort();
+      assert.deepEqual(atPlain, ['from-bridge r0', 'from-plain r0']);
+      const atBridge = await bridge.receive();
+      assert.equal(`${atBridge.payload.toString()} r${Number(atBridge.retain)}`, 'from-plain r1');
+      assert.equal(await bridge.silentFor(300), true, 'its own message came back to the bridge');
+    });
+  }
+
+  test('a 5.0 session with Retain As Published, resumed by a 3.1.1 client without the bridge bit, gets RETAIN 0', async () => {
+    const { port } = await localBroker(cleanups);
+    const topic = uniqueId('rap');
+    const clientId = uniqueId('resumer');
+    const first = await raw(port, 5, { clientId, clean: false, properties: { sessionExpiryInterval: 600 } });
+    await first.subscribe([{ topic: `${topic}/#`, qos: 1, rap: true }]);
+    first.disconnect();
+    const resumed = await raw(port, 4, { clientId, clean: false });
+    const pub = await raw(port, 4);
+    await pub.publish(`${topic}/x`, 'live', 1, { retain: true });
+    const got = await resumed.receive();
+    assert.deepEqual([got.payload.toString(), got.retain], ['live', false]);
   });
 });
