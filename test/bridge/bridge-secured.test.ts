@@ -1,6 +1,7 @@
 // A bridge on a broker with users and an ACL: the bridge is part of the broker, so its own session
 // enters as `internal` and is neither logged in nor filtered by the ACL, while every client still is
-// (whatever its client id or the address it claims). Against a real Mosquitto, both directions.
+// (whatever its client id or the address it claims); nor is it one of the clients maxConnections bounds.
+// Against a real Mosquitto, both directions.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
@@ -94,6 +95,20 @@ describe('bridge on a broker with users and an ACL', { skip }, () => {
       assert.equal(remote.received.some((m) => m.payload === 'from-mallory'), false, 'an ACL-denied publish is not bridged');
     });
   }
+
+  test('maxConnections reached by clients does not keep the bridge out: it is no client', async () => {
+    const mosq = await mosquitto(cleanups);
+    const { broker, port } = await localBroker(cleanups, { maxConnections: 1 });
+    const only = await user(port, 'anyone', 'whatever');
+    await only.client.subscribeAsync('cmd/#', { qos: 1 });
+    assert.equal(await refusal(port, {}), 3); // a second client: 3.1.1 Server unavailable (5.0: 0x97)
+    await startBridge(cleanups, broker, { name: 'full', address: `127.0.0.1:${mosq.port}`, topics: [{ pattern: 'cmd/#', direction: 'in', qos: 1 }] });
+    const remote = await remoteClient(cleanups, mosq.port, 4);
+    await waitUntil(async () => {
+      await remote.client.publishAsync('cmd/go', 'through', { qos: 1 });
+      return only.got.includes('cmd/go=through');
+    }, 8000, 'cmd/go to come in');
+  });
 
   test('a network client cannot pass for the bridge: its client id and the address "bridge" get no login', async () => {
     const mosq = await mosquitto(cleanups);

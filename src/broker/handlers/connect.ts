@@ -133,7 +133,8 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const v5 = p.protocolVersion === 5;
   const clientId = pending.clientId;
   if (core.isClosing()) return c.refuseConnect(0x88, p.protocolVersion, 'server shutting down');
-  if (options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
+  // a bridge's own session is part of the broker, not one of the clients maxConnections bounds
+  if (!c.internal && options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
     core.limits.hit('connections/refused', () => `client ${clientId} from ${c.address} refused: maxConnections ${options.maxConnections} reached`);
     return c.refuseConnect(0x97, p.protocolVersion, 'too many connections');
   }
