@@ -60,8 +60,6 @@ export class BrokerController {
   /** Open while the broker uses it; closed only after the broker has closed, so its last writes land. */
   private store: DiskStore | null = null;
   private bridges: Bridge[] = [];
-  /** The local client ids of this node's bridges (their sessions skip the users and the ACL). */
-  private readonly bridgeClientIds: Set<string>;
   private tlsServer: tls.Server | null = null;
   private wss: WebSocketServer | null = null;
   private upgradeHandler: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -82,7 +80,6 @@ export class BrokerController {
     private readonly node: Node,
     private readonly settings: BrokerSettings,
   ) {
-    this.bridgeClientIds = new Set(settings.bridges.map(({ tlsConfig, ...b }) => resolveBridgeOptions(tlsConfig ? { ...b, tls: {} } : b).localClientId));
     const shown = shownLogLevel(RED.settings.logging);
     this.logsInfo = shown >= NODE_RED_LOG_LEVELS.info;
     this.logsDebug = shown >= NODE_RED_LOG_LEVELS.debug;
@@ -279,28 +276,19 @@ export class BrokerController {
       maxInflightMessages: s.maxInflightMessages,
       // A level no logger shows is left out, so the engine does not build its lines.
       logger: { debug: this.logsDebug ? log('debug') : undefined, info: this.logsInfo ? log('info') : undefined, warn: log('warn'), error: log('error') },
-      authenticate: (client, username, password) => (this.isOwnBridge(client) ? true : this.login(client, username, password)),
+      // The node's own bridges enter the engine as internal sessions: it asks none of these hooks for them.
+      authenticate: (client, username, password) => this.login(client, username, password),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
     if (s.messageSizeLimit > 0) options.messageSizeLimit = s.messageSizeLimit;
     if (s.acl) {
       // The users stay checked by authenticate() above; the ACL adds the publish, subscribe and read hooks.
       const hooks = createSecurityHooks({ acl: s.acl, allowAnonymous: s.allowAnonymous, logger: options.logger });
-      const { authorizePublish, authorizeSubscribe, authorizeRead } = hooks;
-      // The node's own bridges carry whatever their topic lines say; the ACL is for clients.
-      if (authorizePublish) options.authorizePublish = (client, packet) => this.isOwnBridge(client) || authorizePublish(client, packet);
-      if (authorizeSubscribe) options.authorizeSubscribe = (client, sub) => this.isOwnBridge(client) || authorizeSubscribe(client, sub);
-      if (authorizeRead) options.authorizeRead = (client, topic, message) => this.isOwnBridge(client) || authorizeRead(client, topic, message);
+      options.authorizePublish = hooks.authorizePublish;
+      options.authorizeSubscribe = hooks.authorizeSubscribe;
+      options.authorizeRead = hooks.authorizeRead;
     }
     return options;
-  }
-
-  /**
-   * A bridge's in-process session: the engine gives it the address "bridge", which no network
-   * client can have, and its client id is one of this node's bridges'.
-   */
-  private isOwnBridge(client: ClientHandle): boolean {
-    return client.address === 'bridge' && this.bridgeClientIds.has(client.id);
   }
 
   /** The users' verdict; a refusal is logged with the client and answered after a delay. */

@@ -316,7 +316,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const o = this.options;
     const address = this.address;
     this.currentState = 'connecting';
-    const clientOptions = remoteClientOptions(o, address);
+    const clientOptions = remoteClientOptions(o, address, this.broker.options.maxInflightMessages);
     clientOptions.nextAttempt = () => this.nextAttempt();
     let client: MqttClient;
     try {
@@ -354,9 +354,11 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     const failed = (what: string) => (err: Error) => {
       if (client === this.client) this.fault(new Error(`bridge ${this.name}: ${what}: ${err.message}`));
     };
-    // what waited for this connection goes first, in order
+    // the topic lines' SUBSCRIBE and UNSUBSCRIBE go first (as Mosquitto's), then what waited for
+    // this connection, in order
+    const subscribed = this.subscribeRemote(client);
     for (const flow of this.outgoing) if (flow.sentOn === undefined) this.sendOut(flow, client);
-    this.subscribeRemote(client).then(
+    subscribed.then(
       async () => {
         if (client !== this.client) return;
         // connected once the remote subscriptions stand: what is published upstream from now on comes in
@@ -384,21 +386,32 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     );
   }
 
+  /**
+   * As Mosquitto does on each connection: one request per topic line, in their order, sent at once.
+   * An in/both line is subscribed to (5.0: No Local keeps our own messages from coming back, Retain
+   * As Published keeps RETAIN). An out line is unsubscribed from, with bridge_attempt_unsubscribe
+   * (the default): a remote session kept from a configuration where that line was in would otherwise
+   * go on sending what the line no longer takes in.
+   */
   private async subscribeRemote(client: MqttClient): Promise<void> {
     const o = this.options;
-    // bridge_attempt_unsubscribe: a topic turned from in to out must stop coming in from a kept session
-    const outOnly = o.mappings.filter((m) => m.direction === 'out').map((m) => m.remoteFilter);
-    const unsubscribed = o.attemptUnsubscribe && !o.cleanSession && outOnly.length > 0 ? client.unsubscribe(outOnly) : undefined;
-    const incoming = o.mappings.filter((m) => m.direction !== 'out');
-    if (incoming.length > 0) {
-      // 5.0: No Local keeps our own messages from coming back, Retain As Published keeps RETAIN
-      const v5 = o.protocolVersion === 5;
-      const results = await client.subscribe(incoming.map((m) => ({ topicFilter: m.remoteFilter, qos: m.qos, noLocal: v5, retainAsPublished: v5 })));
-      for (const r of results) {
-        if (r.reasonCode >= 0x80) this.fault(new Error(`bridge ${this.name}: the remote broker refused the subscription to ${r.topicFilter} (0x${r.reasonCode.toString(16)})`));
+    const v5 = o.protocolVersion === 5;
+    const requests: Promise<void>[] = [];
+    for (const m of o.mappings) {
+      if (m.direction === 'out') {
+        if (o.attemptUnsubscribe) requests.push(client.unsubscribe(m.remoteFilter).then(() => undefined));
+        continue;
       }
+      const subscribed = client.subscribe([{ topicFilter: m.remoteFilter, qos: m.qos, noLocal: v5, retainAsPublished: v5 }]);
+      requests.push(
+        subscribed.then((results) => {
+          for (const r of results) {
+            if (r.reasonCode >= 0x80) this.fault(new Error(`bridge ${this.name}: the remote broker refused the subscription to ${r.topicFilter} (0x${r.reasonCode.toString(16)})`));
+          }
+        }),
+      );
     }
-    await unsubscribed;
+    await Promise.all(requests);
   }
 
   private onRemoteMessage(packet: PublishPacket): void {

@@ -1,7 +1,10 @@
 // The bridge's session on our own broker: an MQTT 5.0 client speaking over an in-memory stream
 // handed to `broker.handle()`. Being a real session it gets what any client gets (routing, QoS
 // flows, retained messages on subscribe, the broker's queue while it is slow) and No Local
-// [MQTT-3.8.3-3], which keeps a message the bridge brought in from going back out on it.
+// [MQTT-3.8.3-3], which keeps a message the bridge brought in from going back out on it. It enters
+// as `internal`: not logged in against the password file and not filtered by the ACL, whatever the
+// broker's security (as in Mosquitto, where a bridge passes every ACL check); local_username is
+// still sent, as the session's username in events and logs.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker';
@@ -69,7 +72,8 @@ export class LocalLink extends EventEmitter<LocalLinkEvents> {
     ours.on('error', () => undefined); // the close that follows ends the session
     ours.on('close', () => this.onClose());
     const result = new Promise<ConnackPacket>((resolve, reject) => (this.connack = { resolve, reject }));
-    this.broker.handle(theirs, { address: 'bridge' });
+    // internal: the bridge is part of the broker, so users and ACL do not apply to its session
+    this.broker.handle(theirs, { address: 'bridge', internal: true });
     const o = this.options;
     this.send({
       type: 'connect',

@@ -2,7 +2,11 @@
 import type { ClientOptions } from '../client';
 import type { RemoteAddress, ResolvedBridgeOptions } from './options';
 
-export function remoteClientOptions(o: ResolvedBridgeOptions, address: RemoteAddress): ClientOptions {
+/**
+ * `receiveMaximum`: what the bridge takes in flight from the remote broker under 5.0, which Mosquitto
+ * sets to the local broker's max_inflight_messages (the messages go on into it).
+ */
+export function remoteClientOptions(o: ResolvedBridgeOptions, address: RemoteAddress, receiveMaximum?: number): ClientOptions {
   const clientOptions: ClientOptions = {
     protocol: address.protocol,
     host: address.host,
@@ -24,6 +28,7 @@ export function remoteClientOptions(o: ResolvedBridgeOptions, address: RemoteAdd
     const properties: NonNullable<ClientOptions['properties']> = {};
     // 5.0 ends a session at disconnect unless told otherwise; cleansession false means it stays
     if (!o.cleanSession) properties.sessionExpiryInterval = 0xffffffff;
+    if (receiveMaximum !== undefined && receiveMaximum > 0 && receiveMaximum < 65535) properties.receiveMaximum = receiveMaximum;
     if (o.maxPacketSize > 0) properties.maximumPacketSize = o.maxPacketSize;
     if (Object.keys(properties).length > 0) clientOptions.properties = properties;
   }

@@ -24,6 +24,7 @@ import type { PendingConnect } from './handlers/connect';
 /** Packets other than PUBLISH, CONNACK and DISCONNECT lose their Reason String when the client asked for no problem information [MQTT-3.1.2-29]. */
 const PROBLEM_INFORMATION_ALWAYS = new Set(['publish', 'connack', 'disconnect']);
 
+/** A message with what sending it cached on it; a store keeps none of this (messageFields). */
 interface EncodedMessage extends BrokerMessage {
   encoding?: PublishEncoding;
   /** Set once the message went out plainly encoded to a first recipient. */
@@ -39,7 +40,14 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   readonly certificateIdentity: string | null | undefined;
   /** The listener the client came in on: its own security hooks apply, if it has any. */
   readonly listener: ListenerOptions | undefined;
+  /** A part of the broker (ConnectionInfo.internal): no authentication, no authorization. */
+  readonly internal: boolean;
   protocolVersion: ProtocolVersion = 4;
+  /**
+   * Another broker's bridge under 3.1/3.1.1: its CONNECT had the bridge bit in the protocol level
+   * (Mosquitto's try_private, 0x80 | 3 or 4). It is authenticated as any client.
+   */
+  remoteBridge = false;
   keepalive = 0;
   session: Session | null = null;
   will: WillMessage | undefined;
@@ -81,6 +89,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     const fromCertificate = info.listener?.useIdentityAsUsername === true || info.listener?.useSubjectAsUsername === true;
     this.certificateIdentity = fromCertificate ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
+    this.internal = info.internal === true;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
     this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
     listenTo(stream, this);

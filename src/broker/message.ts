@@ -26,6 +26,20 @@ export interface BrokerMessage {
   readonly retainedPacket?: Buffer;
 }
 
+/**
+ * The message alone, as a store keeps it: its fields above and nothing else. A connection caches how
+ * it encoded a message for its recipients on the message itself (connection.ts); that cache is no
+ * part of the message, and written to a store and read back it would be an object without its methods
+ * (a restored in-flight message then failed to go out again).
+ */
+export function messageFields(m: BrokerMessage): BrokerMessage {
+  const out: BrokerMessage = { topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain };
+  if (m.properties !== undefined) out.properties = m.properties;
+  if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
+  if (m.origin !== undefined) out.origin = m.origin;
+  return out;
+}
+
 /** Remaining Message Expiry Interval in whole seconds at `now`, or undefined when the message does not expire. */
 export function remainingExpiry(message: BrokerMessage, now: number): number | undefined {
   if (message.expiresAt === undefined) return undefined;

@@ -97,6 +97,8 @@ export interface ClientHandle {
    * username (no password is asked for), or null without a certificate (the client is refused).
    */
   readonly certificateIdentity?: string | null;
+  /** A part of the broker in-process (a bridge's local session): see ConnectionInfo.internal. */
+  readonly internal?: boolean;
 }
 
 /** An authentication verdict: true/false, or a reason code (0 = accepted; 5.0 codes, mapped for 3.1.1). */
@@ -198,6 +200,13 @@ export interface ConnectionInfo {
   localPort?: number;
   /** Subject CN of a client certificate the TLS layer verified. */
   certificateIdentity?: string;
+  /**
+   * The connection is a part of the broker, not a client of it: a bridge's own session, which an
+   * in-process caller of `handle()` opens. Its CONNECT is not authenticated and its publishes,
+   * subscriptions and deliveries are not authorized (no hook is asked): a bridge carries what its
+   * topic lines say, whatever the users and the ACL. Listeners never set it.
+   */
+  internal?: boolean;
 }
 
 export type ResolvedOptions = Required<

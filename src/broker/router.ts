@@ -54,8 +54,9 @@ export class Router implements MatchVisitor<SessionSubscription> {
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i];
       const qos = (message.qos < session.matchQos && !upgrade ? message.qos : session.matchQos) as QoS; // [MQTT-3.8.4-8]
-      // 3.1.1 clears RETAIN on ordinary forwarding [MQTT-3.3.1-9]; 5.0 keeps it with Retain As Published [MQTT-3.3.1-12]
-      const retain = message.retain && session.matchRetainAsPublished && session.protocolVersion === 5;
+      // 3.1.1 clears RETAIN on ordinary forwarding [MQTT-3.3.1-9]; 5.0 keeps it with Retain As Published [MQTT-3.3.1-12],
+      // and so does a 3.1/3.1.1 try_private bridge, whose subscriptions have it (handlers/subscribe.ts)
+      const retain = message.retain && session.matchRetainAsPublished && (session.protocolVersion === 5 || session.remoteBridge);
       const ids = session.matchIds !== null && session.matchIds.length > 0 ? session.matchIds : undefined;
       session.deliver(message, qos, retain, ids, now);
       deliveries++;

@@ -92,6 +92,8 @@ export class Session {
   disconnectedAt: number | undefined;
   /** Protocol level of the client that last connected to the session (RETAIN and 5.0-only fields). */
   protocolVersion = 4;
+  /** The client that last connected is a 3.1/3.1.1 bridge (try_private): RETAIN goes to it as published. */
+  remoteBridge = false;
 
   journal: SessionJournal | null = null;
   /** Checked as each message goes to the client (live, retained, from the queue); undefined costs nothing. */

@@ -3,7 +3,7 @@
 // appended to the log, and its promise resolves once the record is on the disk.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrokerMessage } from '../broker/message';
+import { type BrokerMessage, messageFields } from '../broker/message';
 import type { BrokerStore, StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from '../broker/store/types';
 import { CommitLog, type FsyncMode } from './commit-log';
 import { CORRUPT_SNAPSHOT, listDirectory, lockDirectory, logName, removeIfPresent, snapshotName, writeFileAtomically } from './files';
@@ -199,7 +199,7 @@ export class DiskStore implements BrokerStore {
       if (!this.state.retained.has(message.topic)) return this.nothingToWrite();
       return this.write({ op: Op.RetainDelete, topic: message.topic });
     }
-    return this.write({ op: Op.RetainSet, message: plainCopy(message) });
+    return this.write({ op: Op.RetainSet, message: plainCopy(messageFields(message)) });
   }
 
   async getRetained(topic: string): Promise<BrokerMessage | undefined> {
@@ -252,7 +252,7 @@ export class DiskStore implements BrokerStore {
   }
 
   enqueue(clientId: string, delivery: StoredDelivery): Promise<void> {
-    return this.write({ op: Op.Enqueue, clientId, delivery: plainCopy(delivery) });
+    return this.write({ op: Op.Enqueue, clientId, delivery: plainCopy({ ...delivery, message: messageFields(delivery.message) }) });
   }
 
   async getQueued(clientId: string): Promise<StoredDelivery[]> {
@@ -274,7 +274,7 @@ export class DiskStore implements BrokerStore {
   }
 
   putInflight(clientId: string, entry: StoredInflight): Promise<void> {
-    return this.write({ op: Op.InflightPut, clientId, entry: plainCopy(entry) });
+    return this.write({ op: Op.InflightPut, clientId, entry: plainCopy({ ...entry, message: messageFields(entry.message) }) });
   }
 
   removeInflight(clientId: string, packetId: number): Promise<void> {

@@ -4,7 +4,7 @@
 // crash keeps all of them or none.
 // A file starts with a 16-byte header: 4-byte magic, u32 format version, u32 generation, and the
 // CRC-32 of those 12 bytes (so a damaged header is told apart from one of another format version).
-import type { BrokerMessage } from '../broker/message';
+import { type BrokerMessage, messageFields } from '../broker/message';
 import type { StoredDelivery, StoredInflight, StoredSession, StoredSubscription } from '../broker/store/types';
 import { crc32 } from './crc32';
 import { ByteReader, ByteWriter, DecodeError, type StoredValue } from './value-codec';
@@ -126,9 +126,10 @@ function array<T>(v: StoredValue, what: string): T[] {
   return v as unknown as T[];
 }
 
+/** A message read back: only its own fields, also from files that hold more (a connection's cache, which earlier versions wrote). */
 function message(m: BrokerMessage): BrokerMessage {
   if (typeof m.topic !== 'string' || !Buffer.isBuffer(m.payload)) throw new DecodeError('message without topic or payload');
-  return m;
+  return messageFields(m);
 }
 
 /** Decodes a record body (CRC already checked). Throws DecodeError on a body that makes no sense. */
@@ -163,14 +164,14 @@ export function readBody(buf: Buffer, start: number, end: number): StoreOp {
     case Op.Enqueue: {
       const clientId = r.string();
       const delivery = object<StoredDelivery>(r.value(), 'delivery');
-      message(delivery.message);
+      delivery.message = message(delivery.message);
       out = { op, clientId, delivery };
       break;
     }
     case Op.InflightPut: {
       const clientId = r.string();
       const entry = object<StoredInflight>(r.value(), 'in-flight entry');
-      message(entry.message);
+      entry.message = message(entry.message);
       out = { op, clientId, entry };
       break;
     }

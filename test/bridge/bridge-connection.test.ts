@@ -104,7 +104,9 @@ describe('bridge connection to mosquitto', { skip, timeout: 30_000 }, () => {
     const up = once(bridge, 'connect');
     await remote.restart();
     await withTimeout(up, 10_000, 'the bridge to reconnect');
-    // published after the queue: once it is in, everything queued before it is in too
+    // published once the queue has room again (the remote acknowledged what was ahead): once the
+    // marker is in, everything queued before it is in too
+    await waitUntil(() => far.received.length >= 7 && bridge.pendingCount === 0, 10_000, 'the queue to drain');
     await local.client.publish('b/marker', 'marker', { qos: 1 });
     await arrival(far.received, 'marker');
     assert.deepEqual(

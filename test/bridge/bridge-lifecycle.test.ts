@@ -15,24 +15,34 @@ describe('bridge lifecycle and transports', { skip, timeout: 30_000 }, () => {
   const cleanups = new Cleanups();
   afterEach(() => cleanups.run());
 
-  test('a local broker that authenticates: the bridge session needs localUsername/localPassword', async () => {
+  test('a local broker that authenticates: the bridge session is part of the broker, no hook is asked for it', async () => {
+    const asked: string[] = [];
     const { broker } = await localBroker(cleanups, {
-      authenticate: (_client, username, password) => username === 'bridge' && password?.toString() === 'pw',
+      authenticate: (client) => (asked.push(client.id), false),
+      authorizeSubscribe: (client) => (asked.push(client.id), false),
+      authorizePublish: (client) => (asked.push(client.id), false),
+      authorizeRead: (client) => (asked.push(client.id), false),
     });
     const remote = await mosquitto(cleanups);
-    const anonymous = new Bridge(broker, { name: 'anon', address: `127.0.0.1:${remote.port}`, topics: [{ pattern: 'x/#' }] });
-    cleanups.add(() => anonymous.stop());
-    await assert.rejects(anonymous.start(), /refused the bridge session/);
-    assert.equal(anonymous.state, 'stopped');
+    const far = await remoteClient(cleanups, remote.port);
+    await far.client.subscribeAsync('x/#', { qos: 1 });
     const bridge = await startBridge(cleanups, broker, {
       name: 'auth',
       address: `127.0.0.1:${remote.port}`,
-      localUsername: 'bridge',
-      localPassword: 'pw',
-      topics: [{ pattern: 'x/#', direction: 'both' }],
+      localClientId: 'local-auth',
+      localUsername: 'bridge-user',
+      topics: [{ pattern: 'x/#', direction: 'both', qos: 1 }],
       notifications: false,
     });
     assert.equal(bridge.connected, true);
+    const published: string[] = [];
+    broker.on('published', (m, clientId) => published.push(`${clientId}:${m.payload.toString()}`));
+    await far.client.publishAsync('x/in', 'came-in', { qos: 1 });
+    await waitUntil(() => published.includes('local-auth:came-in'), 8000, 'came-in published by the bridge session');
+    await broker.publish({ topic: 'x/out', payload: 'went-out', qos: 1 });
+    await arrival(far.received, 'went-out');
+    assert.deepEqual(asked, []);
+    assert.equal(broker.clients().find((c) => c.id === 'local-auth')?.username, 'bridge-user');
   });
 
   test('our broker closing stops the bridge, which tells Mosquitto it is gone', async () => {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import { crc32, crc32Table } from '../../src/persistence/crc32';
+import { FRAME_SIZE, Op, readBody, writeRecord } from '../../src/persistence/records';
 import { ByteReader, ByteWriter, DecodeError, plainCopy, type StoredValue } from '../../src/persistence/value-codec';
 import { prng } from './helpers/workload';
 
@@ -68,5 +69,16 @@ describe('disk store encoding', () => {
     const huge = Buffer.from([7, 0xff, 0xff, 0xff, 0xff]); // an array of 4 billion items in 5 bytes
     assert.throws(() => new ByteReader(huge).value(), DecodeError);
     assert.throws(() => new ByteReader(Buffer.from([99])).value(), /unknown value tag 99/);
+  });
+
+  test('a message is read back with its own fields only, also from a record that holds what a connection cached on it', () => {
+    // what an earlier version wrote: the in-flight message with its per-recipient encoding cache
+    const message = { topic: 't', payload: Buffer.from('p'), qos: 2, retain: false, origin: 'pub', encoding: { header: Buffer.from([0x34]), topicLength: 1 }, sentOnce: true };
+    const w = new ByteWriter();
+    writeRecord(w, { op: Op.InflightPut, clientId: 'c', entry: { packetId: 3, state: 'publish', qos: 2, message } as never });
+    const bytes = w.finish();
+    const r = readBody(bytes, FRAME_SIZE, bytes.length);
+    assert.ok(r.op === Op.InflightPut);
+    assert.deepEqual(r.entry.message, { topic: 't', payload: Buffer.from('p'), qos: 2, retain: false, origin: 'pub' });
   });
 });

@@ -9,6 +9,7 @@ import type { BrokerMessage } from '../../src/broker/message';
 import { DiskStore } from '../../src/persistence';
 import { crc32 } from '../../src/persistence/crc32';
 import { captureLogger, tempDir } from '../persistence/helpers/temp-dir';
+import { runRestartSuite } from './abstract-restart';
 import { runStoreSuite } from './abstract-store';
 
 const dirs: (() => void)[] = [];
@@ -23,6 +24,25 @@ function freshDir(): string {
 }
 
 runStoreSuite('disk', () => DiskStore.open({ directory: freshDir(), logger: captureLogger() }));
+
+// closed, then opened again on its directory: what comes back is what was on disk
+const directories = new WeakMap<object, string>();
+runRestartSuite(
+  'disk',
+  async () => {
+    const directory = freshDir();
+    const store = await DiskStore.open({ directory, logger: captureLogger() });
+    directories.set(store, directory);
+    return store;
+  },
+  async (store) => {
+    await store.close();
+    const directory = directories.get(store)!;
+    const reopened = await DiskStore.open({ directory, logger: captureLogger() });
+    directories.set(reopened, directory);
+    return reopened;
+  },
+);
 
 const binary = Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x0d, 0xc3, 0x28, 0xfe, 0x00]);
 

@@ -25,6 +25,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   const options = c.core.options;
   c.setState(ConnectionState.Authenticating);
   c.protocolVersion = p.protocolVersion;
+  c.remoteBridge = p.bridge === true; // try_private (levels 3 and 4 only)
   const v5 = p.protocolVersion === 5;
   const props = p.properties;
   if (v5 && props !== undefined) {
@@ -84,7 +85,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     return enhancedAuthStep(c, step);
   }
 
-  const hook = options.authenticate;
+  // a part of the broker (a bridge's own session, ConnectionInfo.internal) is not a client to log in
+  const hook = c.internal ? undefined : options.authenticate;
   if (hook === undefined) return accept(c, pending);
   const verdict = hook(c, username, p.password);
   if (verdict instanceof Promise) return verdict.then((r) => afterAuthenticate(c, pending, r));
@@ -136,7 +138,8 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   const v5 = p.protocolVersion === 5;
   const clientId = pending.clientId;
   if (core.isClosing()) return c.refuseConnect(0x88, p.protocolVersion, 'server shutting down');
-  if (options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
+  // a bridge's own session is part of the broker, not one of the clients maxConnections bounds
+  if (!c.internal && options.maxConnections > 0 && core.clientsById.size >= options.maxConnections && !core.clientsById.has(clientId)) {
     core.limits.hit('connections/refused', () => `client ${clientId} from ${c.address} refused: maxConnections ${options.maxConnections} reached`);
     return c.refuseConnect(0x97, p.protocolVersion, 'too many connections');
   }
@@ -165,6 +168,9 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
   if (v5) session.sessionExpiryInterval = p.properties?.sessionExpiryInterval ?? 0;
   else session.sessionExpiryInterval = p.clean ? 0 : options.persistentClientExpiration > 0 ? options.persistentClientExpiration : SESSION_NEVER_EXPIRES;
   session.protocolVersion = p.protocolVersion;
+  session.remoteBridge = c.remoteBridge;
+  // what a bridge's session receives is what its topic lines asked for, not filtered by the ACL
+  session.authorizeRead = c.internal ? undefined : options.authorizeRead;
   session.journal = core.persistent && session.sessionExpiryInterval > 0 ? core.journal : null;
   // the Will is published on the mounted topic, as the client's PUBLISHes are
   const mountPoint = c.listener?.mountPoint;

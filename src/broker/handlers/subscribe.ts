@@ -19,7 +19,7 @@ export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promi
   const v5 = c.protocolVersion === 5;
   const subscriptionIdentifier = v5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
   if (subscriptionIdentifier === 0) throw new ProtocolError(0x82, 'subscription identifier 0 (section 3.8.2.1.2)');
-  const authorize = c.core.options.authorizeSubscribe;
+  const authorize = c.internal ? undefined : c.core.options.authorizeSubscribe; // a bridge: no hook asked
   const verdicts: (number | boolean | Promise<number | boolean>)[] = [];
   let async = false;
   for (const s of p.subscriptions) {
@@ -48,6 +48,9 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
   const core = c.core;
   const session = c.session!;
   const v5 = c.protocolVersion === 5;
+  // a 3.1/3.1.1 bridge (try_private) subscribes as a 5.0 bridge does with No Local and Retain As
+  // Published: what it published is not sent back to it, RETAIN goes as published (Mosquitto's is_bridge)
+  const bridge = !v5 && c.remoteBridge;
   const reasonCodes: number[] = [];
   const added: { subscription: SessionSubscription; isNew: boolean }[] = [];
   const accepted: Subscription[] = [];
@@ -75,8 +78,8 @@ function complete(c: Connection, p: SubscribePacket, verdicts: (number | boolean
       session,
       topicFilter: s.topicFilter,
       qos: code as QoS,
-      noLocal: v5 && s.noLocal === true,
-      retainAsPublished: v5 && s.retainAsPublished === true,
+      noLocal: (v5 && s.noLocal === true) || bridge,
+      retainAsPublished: (v5 && s.retainAsPublished === true) || bridge,
       retainHandling: v5 ? (s.retainHandling ?? 0) : 0,
       subscriptionIdentifier,
       shared: isSharedFilter(s.topicFilter),
