@@ -37,6 +37,8 @@ export function messageFields(m: BrokerMessage): BrokerMessage {
   if (m.properties !== undefined) out.properties = m.properties;
   if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
   if (m.origin !== undefined) out.origin = m.origin;
+  if (m.originUsername !== undefined) out.originUsername = m.originUsername;
+  if (m.originListener !== undefined) out.originListener = m.originListener;
   return out;
 }
 

@@ -81,4 +81,17 @@ describe('disk store encoding', () => {
     assert.ok(r.op === Op.InflightPut);
     assert.deepEqual(r.entry.message, { topic: 't', payload: Buffer.from('p'), qos: 2, retain: false, origin: 'pub' });
   });
+
+  test('a retained message keeps every field of its own through a record: expiry, properties, and the publisher check_retain_source asks about', () => {
+    const message = {
+      topic: 'status/alice/state', payload: Buffer.from('online'), qos: 1, retain: true, properties: { contentType: 'text/plain' },
+      expiresAt: 1_800_000_000_000, origin: 'alice-1', originUsername: 'alice', originListener: 2,
+    };
+    const w = new ByteWriter();
+    writeRecord(w, { op: Op.RetainSet, message: message as never });
+    const bytes = w.finish();
+    const r = readBody(bytes, FRAME_SIZE, bytes.length);
+    assert.ok(r.op === Op.RetainSet);
+    assert.deepEqual(r.message, message);
+  });
 });
