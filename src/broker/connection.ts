@@ -78,7 +78,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     this.certificateIdentity = info.listener?.useIdentityAsUsername === true ? (info.certificateIdentity ?? null) : undefined;
     this.listener = info.listener;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
-    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
+    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize, server: true });
     listenTo(stream, this);
     core.connectDeadlines.add(this);
   }
