@@ -60,7 +60,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.on('error', () => undefined);
     const o = this.options;
     this.connackProperties = {
-      receiveMaximum: o.receiveMaximum,
+      receiveMaximum: o.receiveMaximum < 65535 ? o.receiveMaximum : undefined, // absent means 65,535
       topicAliasMaximum: o.topicAliasMaximum > 0 ? o.topicAliasMaximum : undefined,
       retainAvailable: o.retainAvailable ? 1 : 0,
       maximumQoS: o.maximumQoS < 2 ? o.maximumQoS : undefined,

@@ -1,7 +1,7 @@
 // Inbound PUBLISH (section 3.3.4): resolve the topic alias, check the topic and what the client may
 // do, acknowledge by QoS, and route the message. QoS 2 is delivered when the PUBLISH first arrives;
 // a re-sent PUBLISH with the same packet id before PUBREL is not delivered again [MQTT-4.3.3-10].
-import { ProtocolError, validatePayloadFormat, type PublishPacket } from '../../codec';
+import { ProtocolError, ReasonCode, validatePayloadFormat, type PublishPacket } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
@@ -44,14 +44,15 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   if (p.qos > options.maximumQoS) throw new ProtocolError(0x9b, `QoS ${p.qos} not supported [MQTT-3.2.2-11]`);
   if (p.retain && !options.retainAvailable) throw new ProtocolError(0x9a, 'retain not supported [MQTT-3.2.2-14]');
 
-  if (p.qos === 2) {
-    if (session.inboundQos2.has(p.packetId!)) {
-      // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
-      c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
-      return;
-    }
-    // more unacknowledged QoS 2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-9]
-    if (session.inboundQos2.size >= options.receiveMaximum) throw new ProtocolError(0x93, 'receive maximum exceeded');
+  if (p.qos === 2 && session.inboundQos2.has(p.packetId!)) {
+    // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
+    c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
+    return;
+  }
+  // A 5.0 client knows our Receive Maximum: more QoS 1/2 PUBLISHes than that without our PUBACK (one
+  // waiting for a store write) or PUBCOMP is DISCONNECT 0x93 [MQTT-3.3.4-7]. 3.1.1 has no such limit.
+  if (p.qos > 0 && v5 && session.inboundQos2.size + c.pubacksPending >= options.receiveMaximum) {
+    throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than the Receive Maximum of ${options.receiveMaximum} QoS 1/2 PUBLISHes unacknowledged [MQTT-3.3.4-7]`);
   }
 
   if (v5) {
