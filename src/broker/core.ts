@@ -79,10 +79,12 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   }
 
   /** Routes an application message: stores it when retained, delivers it to every matching session. */
-  publishMessage(message: BrokerMessage, publisherId: string | undefined): void {
+  /** Routes a message to its subscribers (and the retained store); returns how many deliveries it made. */
+  publishMessage(message: BrokerMessage, publisherId: string | undefined): number {
     if (message.retain) this.storeRetained(message);
-    this.router.route(message, Date.now());
+    const deliveries = this.router.route(message, Date.now());
     if (this.listenerCount('published') > 0) this.emit('published', message, publisherId);
+    return deliveries;
   }
 
   storeRetained(message: BrokerMessage): void {

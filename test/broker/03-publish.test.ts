@@ -178,3 +178,27 @@ for (const version of VERSIONS) {
     });
   });
 }
+
+describe('03-publish MQTT 5.0: 0x10 No matching subscribers', { timeout: 30_000 }, () => {
+  const h = useBroker();
+  for (const qos of [1, 2] as const) {
+    test(`QoS ${qos}: ${qos === 1 ? 'PUBACK' : 'PUBREC'} says 0x10 when nobody subscribed, 0x00 when someone did (section 3.4.2.1, as Mosquitto)`, async () => {
+      const { client: pub } = await h.raw(5);
+      const t = `${uniqueId('nomatch')}/t`;
+      const ackType = qos === 1 ? 'puback' : 'pubrec';
+      pub.send({ cmd: 'publish', topic: t, payload: 'x', qos, retain: false, dup: false, messageId: 1 });
+      const none = await pub.expect(ackType);
+      assert.equal((none as { reasonCode?: number }).reasonCode, 0x10);
+      if (qos === 2) {
+        pub.send({ cmd: 'pubrel', messageId: 1 });
+        await pub.expect('pubcomp');
+      }
+      const { client: sub } = await h.raw(5);
+      await sub.subscribe(t, 1);
+      pub.send({ cmd: 'publish', topic: t, payload: 'y', qos, retain: false, dup: false, messageId: 2 });
+      const some = await pub.expect(ackType);
+      assert.equal((some as { reasonCode?: number }).reasonCode ?? 0, 0);
+      assert.equal((await sub.receive()).payload.toString(), 'y');
+    });
+  }
+});

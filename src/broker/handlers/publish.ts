@@ -107,23 +107,25 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     core.publishMessage(message, c.id);
     return;
   }
+  // 5.0: 0x10 No matching subscribers when nobody got it (as Mosquitto), 0x00 otherwise (section 3.4.2.1)
   if (!core.persistent) {
     // the default path: no store to wait for, no closure or promise per message
     if (p.qos === 2) session.inboundQos2.add(p.packetId!);
-    core.publishMessage(message, c.id);
-    acknowledge(c, p, 0);
+    const deliveries = core.publishMessage(message, c.id);
+    acknowledge(c, p, deliveries === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success);
     return;
   }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
+  let deliveries = 0;
   const written = core.collectWrites(() => {
     if (p.qos === 2) {
       session.inboundQos2.add(p.packetId!);
       saveSession(core, session);
     }
-    core.publishMessage(message, c.id);
+    deliveries = core.publishMessage(message, c.id);
   });
-  acknowledge(c, p, 0, undefined, written);
+  acknowledge(c, p, deliveries === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, undefined, written);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */
