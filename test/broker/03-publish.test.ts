@@ -202,3 +202,40 @@ describe('03-publish MQTT 5.0: 0x10 No matching subscribers', { timeout: 30_000 
     });
   }
 });
+
+for (const version of VERSIONS) {
+  describe(`03-publish ${versionName(version)}: the wrong acknowledgement for a delivery in flight closes the connection`, { timeout: 30_000 }, () => {
+    const h = useBroker();
+    const cases: [string, 1 | 2, ('pubrec' | 'pubcomp' | 'puback')[]][] = [
+      ['[MQTT-4.3.2-1] PUBREC for a QoS 1 delivery', 1, ['pubrec']],
+      ['[MQTT-4.3.2-1] PUBCOMP for a QoS 1 delivery', 1, ['pubcomp']],
+      ['[MQTT-4.3.3-1] PUBACK for a QoS 2 delivery', 2, ['puback']],
+      ['[MQTT-4.3.3-1] PUBCOMP for a QoS 2 delivery before PUBREC', 2, ['pubcomp']],
+      ['[MQTT-4.3.3-1] PUBACK for a QoS 2 delivery after PUBREL', 2, ['pubrec', 'puback']],
+    ];
+    for (const [name, qos, acks] of cases) {
+      test(name, async () => {
+        const { client: sub } = await h.raw(version);
+        const { client: pub } = await h.raw(version);
+        const t = `${uniqueId('badack')}/t`;
+        await sub.subscribe(t, qos);
+        await pub.publish(t, 'm', qos);
+        const p = await sub.expect('publish');
+        for (const [i, cmd] of acks.entries()) {
+          sub.send({ cmd, messageId: p.messageId } as never);
+          if (i < acks.length - 1) await sub.expect('pubrel'); // a right PUBREC first
+        }
+        const before = await sub.closedByBroker();
+        assert.deepEqual(before.map((x) => [x.cmd, (x as { reasonCode?: number }).reasonCode]), version === 5 ? [['disconnect', 0x82]] : []);
+      });
+    }
+
+    test('an acknowledgement for an unknown packet id is ignored', async () => {
+      const { client } = await h.raw(version);
+      client.send({ cmd: 'puback', messageId: 4242 } as never);
+      client.send({ cmd: 'pubcomp', messageId: 4243 } as never);
+      client.send({ cmd: 'pingreq' });
+      await client.expect('pingresp');
+    });
+  });
+}
