@@ -79,7 +79,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   }
 
   /** Routes an application message: stores it when retained, delivers it to every matching session. */
-  /** Routes a message to its subscribers (and the retained store); returns how many deliveries it made. */
+  /** Routes a message to its subscribers (and the retained store); returns how many subscribers matched (Router.route). */
   publishMessage(message: BrokerMessage, publisherId: string | undefined): number {
     if (message.retain) this.storeRetained(message);
     const deliveries = this.router.route(message, Date.now());

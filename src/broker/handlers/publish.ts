@@ -109,25 +109,26 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     core.publishMessage(message, c.id);
     return;
   }
-  // 5.0: 0x10 No matching subscribers when nobody got it (as Mosquitto), 0x00 otherwise (section 3.4.2.1)
+  // 5.0 PUBACK: 0x10 No matching subscribers when no subscription matched (section 3.4.2.1); PUBREC
+  // keeps 0x00, as Mosquitto's
   if (!core.persistent) {
     // the default path: no store to wait for, no closure or promise per message
     if (p.qos === 2) session.inboundQos2.add(p.packetId!);
-    const deliveries = core.publishMessage(message, c.id);
-    acknowledge(c, p, deliveries === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success);
+    const matched = core.publishMessage(message, c.id);
+    acknowledge(c, p, matched === 0 && p.qos === 1 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success);
     return;
   }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
-  let deliveries = 0;
+  let matched = 0;
   const written = core.collectWrites(() => {
     if (p.qos === 2) {
       session.inboundQos2.add(p.packetId!);
       saveSession(core, session);
     }
-    deliveries = core.publishMessage(message, c.id);
+    matched = core.publishMessage(message, c.id);
   });
-  acknowledge(c, p, deliveries === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, undefined, written);
+  acknowledge(c, p, matched === 0 && p.qos === 1 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, undefined, written);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */
