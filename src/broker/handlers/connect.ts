@@ -39,7 +39,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   let assigned = false;
   if (clientId.length === 0) {
     if (p.protocolVersion === 3 || !options.allowZeroLengthClientId || (!v5 && !p.clean)) {
-      return c.refuseConnect(0x85, p.protocolVersion, 'a zero-length client identifier needs clean session [MQTT-3.1.3-8]');
+      const why = p.protocolVersion === 3 ? 'MQTT 3.1 needs a client identifier' : !options.allowZeroLengthClientId ? 'zero-length client identifiers are not allowed here' : 'a zero-length client identifier needs clean session [MQTT-3.1.3-8]';
+      return c.refuseConnect(ReasonCode.ClientIdentifierNotValid, p.protocolVersion, why);
     }
     clientId = `auto-${randomBytes(8).toString('hex')}`;
     assigned = true;
