@@ -31,13 +31,13 @@ export const PREFIX_CHECK_BYTES = 256;
 /** Where a prefix that spans chunks is gathered to be checked; decoding copies nothing out of it. */
 const prefixScratch = Buffer.allocUnsafeSlow(PREFIX_CHECK_BYTES);
 
-/** For each type code, why a server refuses it (undefined: it does not). */
-type Refusals = readonly (string | undefined)[];
-const NO_REFUSALS: Refusals = new Array(16).fill(undefined);
-const SERVER_REFUSALS: Refusals = NO_REFUSALS.map((_, code) =>
-  code === 1 ? 'a second CONNECT [MQTT-3.1.0-2]' : code === 2 || code === 9 || code === 11 || code === 13 ? `packet type ${code} is sent by servers only` : undefined,
-);
-const BEFORE_CONNECT: Refusals = NO_REFUSALS.map((_, code) => (code === 1 ? undefined : `packet type ${code} before CONNECT [MQTT-3.1.0-1]`));
+/** The codecs by type code a decoder accepts; a missing one is reserved or refused (see `refusal`). */
+type CodecTable = readonly (PacketCodec | undefined)[];
+const keep = (accept: (code: number) => boolean): CodecTable => codecByCode.map((c, code) => (accept(code) ? c : undefined));
+/** A server before CONNECT: CONNECT alone [MQTT-3.1.0-1]. */
+const BEFORE_CONNECT = keep((code) => code === 1);
+/** A server after CONNECT: neither a second CONNECT [MQTT-3.1.0-2] nor CONNACK, SUBACK, UNSUBACK, PINGRESP. */
+const SERVER = keep((code) => code !== 1 && code !== 2 && code !== 9 && code !== 11 && code !== 13);
 
 /** One Reader for every decoder: a decode runs to its end before another starts, and keeps no state. */
 const reader = new Reader();
@@ -60,14 +60,14 @@ export class PacketDecoder {
   private failure: ProtocolError | null = null;
   /** Bytes of the unfinished packet at the front that were checked already (see PREFIX_CHECK_BYTES). */
   private checked = 0;
-  private refusals: Refusals;
+  private codecs: CodecTable;
   private readonly server: boolean;
 
   constructor(options: PacketDecoderOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
     this.maximumPacketSize = options.maximumPacketSize ?? MAX_PACKET_SIZE;
     this.server = options.server === true;
-    this.refusals = this.server ? BEFORE_CONNECT : NO_REFUSALS;
+    this.codecs = this.server ? BEFORE_CONNECT : codecByCode;
   }
 
   /** Bytes received but not yet returned as packets. */
@@ -95,12 +95,9 @@ export class PacketDecoder {
 
     // Fixed header: type and flags, then the Remaining Length in at most four bytes (3.1.1 section 2.2.3).
     const first = c0[head];
-    const codec = codecByCode[first >> 4];
-    if (codec === undefined || (codec.code === 15 && this.protocolVersion !== 5)) {
-      return this.fail(malformed(`reserved packet type ${first >> 4}`));
-    }
-    const refusal = this.refusals[first >> 4];
-    if (refusal !== undefined) return this.fail(protocolError(refusal));
+    const codec = this.codecs[first >> 4];
+    if (codec === undefined) return this.fail(this.refusal(first >> 4));
+    if (codec.code === 15 && this.protocolVersion !== 5) return this.fail(malformed('reserved packet type 15 (AUTH exists from 5.0 on)'));
     let remaining = 0;
     let multiplier = 1;
     let i = 1;
@@ -145,7 +142,7 @@ export class PacketDecoder {
     this.checked = 0;
     if (packet.type === 'connect') {
       this.protocolVersion = packet.protocolVersion;
-      if (this.server) this.refusals = SERVER_REFUSALS;
+      if (this.server) this.codecs = SERVER;
     }
     return packet;
   }
@@ -186,6 +183,14 @@ export class PacketDecoder {
       reader.buf = EMPTY;
     }
     return null;
+  }
+
+  /** Why a packet type has no codec here: reserved (0) [MQTT-2.1.3-1], or refused by a server decoder. */
+  private refusal(type: number): ProtocolError {
+    if (codecByCode[type] === undefined) return malformed(`reserved packet type ${type}`);
+    if (type === 1) return protocolError('a second CONNECT [MQTT-3.1.0-2]');
+    if (this.codecs === BEFORE_CONNECT) return protocolError(`packet type ${type} before CONNECT [MQTT-3.1.0-1]`);
+    return protocolError(`packet type ${type} is sent by servers only`);
   }
 
   /** The byte `index` bytes after the first unread one; the caller made sure it was received. */
