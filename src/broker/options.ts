@@ -112,12 +112,6 @@ export interface BrokerOptions {
    * towards the broker; one more is DISCONNECT 0x93 [MQTT-3.3.4-7]. Default maxInflightMessages.
    */
   receiveMaximum?: number;
-  /**
-   * '/' separators a topic name or filter may have (Mosquitto's hierarchy limit, 200): a deeper filter is
-   * treated as malformed (3.1.1 closes, 5.0 SUBACK 0x8F), a deeper PUBLISH topic or Will topic is invalid
-   * (0x90). 0 = no limit.
-   */
-  maxTopicLevels?: number;
   /** Largest keepalive allowed; 5.0 clients asking for more get Server Keep Alive, 3.1.1 ones are refused. */
   maxKeepalive?: number;
   /** Seconds a 3.1.1 persistent session outlives its client; 0 = forever. */
@@ -229,7 +223,6 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? 10_000,
     maxInflightMessages: inflight,
     receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : inflight,
-    maxTopicLevels: options.maxTopicLevels ?? 200,
     maxKeepalive: options.maxKeepalive ?? 65535,
     persistentClientExpiration: options.persistentClientExpiration ?? 0,
     allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,

@@ -89,34 +89,3 @@ for (const version of VERSIONS) {
     });
   });
 }
-
-for (const version of VERSIONS) {
-  describe(`21-invalid-filters ${versionName(version)}: maxTopicLevels (200 '/' separators, as Mosquitto)`, { timeout: 30_000 }, () => {
-    const h = useBroker({});
-
-    test('a filter and a topic of 200 separators work', async () => {
-      const { client } = await h.raw(version);
-      const deep = 'abc/'.repeat(199) + 'd';
-      const suback = await client.subscribe(deep, 0);
-      assert.deepEqual(suback.granted, [0]);
-      await client.publish(deep, 'deep', 0);
-      assert.equal((await client.receive()).payload.toString(), 'deep');
-    });
-
-    test(`a filter of 201 separators: ${version === 5 ? 'SUBACK 0x8F' : 'the connection closes'}`, async () => {
-      const { client } = await h.raw(version);
-      client.sendBytes(subscribeBytes(version, [...Buffer.from('/'.repeat(201))], 12));
-      if (version === 5) {
-        assert.deepEqual((await client.expect('suback')).granted, [1, 0x8f]);
-      } else {
-        await assertClosed(client, version, 0);
-      }
-    });
-
-    test(`a PUBLISH topic of 201 separators: ${version === 5 ? 'DISCONNECT 0x90 Topic Name invalid' : 'the connection closes'}`, async () => {
-      const { client } = await h.raw(version);
-      client.send({ cmd: 'publish', topic: 'abc/'.repeat(201) + 'd', payload: 'x', qos: 0, retain: false, dup: false });
-      await assertClosed(client, version, 0x90);
-    });
-  });
-}

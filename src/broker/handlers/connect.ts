@@ -6,7 +6,6 @@ import type { ConnackPacket, ConnectPacket, Properties } from '../../codec';
 import { ReasonCode, validatePayloadFormat } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
-import { exceedsTopicLevels } from '../topic-levels';
 import { ConnectionState } from '../connection-state';
 import type { AuthenticateResult, EnhancedAuthResult } from '../options';
 import { fitConnack } from '../connack-fit';
@@ -58,7 +57,7 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   // Will: a valid topic, a QoS and RETAIN we support [MQTT-3.2.2-12], [MQTT-3.2.2-13], [MQTT-3.2.2-14]
   const will = p.will;
   if (will !== undefined) {
-    if (!validateTopicName(will.topic) || exceedsTopicLevels(will.topic, options.maxTopicLevels)) return c.refuseConnect(0x90, p.protocolVersion, 'invalid will topic');
+    if (!validateTopicName(will.topic)) return c.refuseConnect(0x90, p.protocolVersion, 'invalid will topic');
     if (will.qos > options.maximumQoS) return c.refuseConnect(0x9b, p.protocolVersion, 'will QoS not supported');
     if (will.retain && !options.retainAvailable) return c.refuseConnect(0x9a, p.protocolVersion, 'retain not supported');
     const invalid = v5 ? validatePayloadFormat(p) : null;

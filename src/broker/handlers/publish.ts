@@ -4,7 +4,6 @@
 import { ProtocolError, ReasonCode, validatePayloadFormat, type PublishPacket } from '../../codec';
 import { validateTopicName } from '../../topics';
 import type { Connection } from '../connection';
-import { exceedsTopicLevels } from '../topic-levels';
 import { ConnectionState } from '../connection-state';
 import type { BrokerMessage } from '../message';
 import { saveSession } from '../persistence';
@@ -42,7 +41,6 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
     }
   }
   if (!validateTopicName(topic)) throw new ProtocolError(0x90, `invalid topic name "${topic}"`);
-  if (exceedsTopicLevels(topic, options.maxTopicLevels)) throw new ProtocolError(ReasonCode.TopicNameInvalid, `topic name deeper than maxTopicLevels ${options.maxTopicLevels}`);
   if (p.qos > options.maximumQoS) throw new ProtocolError(0x9b, `QoS ${p.qos} not supported [MQTT-3.2.2-11]`);
   if (p.retain && !options.retainAvailable) throw new ProtocolError(0x9a, 'retain not supported [MQTT-3.2.2-14]');
 

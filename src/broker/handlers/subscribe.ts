@@ -3,7 +3,6 @@
 import { ProtocolError, ReasonCode, reasonCodeName, type QoS, type SubscribePacket, type Subscription } from '../../codec';
 import { isSharedFilter, validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
-import { exceedsTopicLevels } from '../topic-levels';
 import { ConnectionState } from '../connection-state';
 import { type BrokerMessage, isExpired } from '../message';
 import { saveSubscriptions } from '../persistence';
@@ -20,7 +19,7 @@ export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promi
     if (v5 && s.noLocal && isSharedFilter(s.topicFilter)) {
       throw new ProtocolError(0x82, 'No Local on a shared subscription [MQTT-3.8.3-4]');
     }
-    if (!validateTopicFilter(s.topicFilter) || exceedsTopicLevels(s.topicFilter, c.core.options.maxTopicLevels)) {
+    if (!validateTopicFilter(s.topicFilter)) {
       // 3.1.1 has no refusal for a malformed filter: the connection closes [MQTT-4.7.1-2] ([MQTT-4.8.0-1]);
       // 5.0 refuses that filter alone, 0x8F Topic Filter invalid
       if (!v5) throw new ProtocolError(ReasonCode.MalformedPacket, `invalid topic filter "${s.topicFilter}" [MQTT-4.7.1-2]`);

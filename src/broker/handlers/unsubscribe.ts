@@ -3,7 +3,6 @@
 import { ProtocolError, ReasonCode, type UnsubscribePacket } from '../../codec';
 import { validateTopicFilter } from '../../topics';
 import type { Connection } from '../connection';
-import { exceedsTopicLevels } from '../topic-levels';
 import { removeSubscriptions } from '../persistence';
 
 export function handleUnsubscribe(c: Connection, p: UnsubscribePacket): void {
@@ -12,15 +11,13 @@ export function handleUnsubscribe(c: Connection, p: UnsubscribePacket): void {
   const reasonCodes: number[] = [];
   const removed: string[] = [];
   const v5 = c.protocolVersion === 5;
-  const maxLevels = core.options.maxTopicLevels;
-  const valid = (f: string): boolean => validateTopicFilter(f) && !exceedsTopicLevels(f, maxLevels);
   // 3.1.1: a malformed filter closes the connection [MQTT-4.7.1-2], before anything is removed
   if (!v5) {
-    const invalid = p.topicFilters.find((f) => !valid(f));
+    const invalid = p.topicFilters.find((f) => !validateTopicFilter(f));
     if (invalid !== undefined) throw new ProtocolError(ReasonCode.MalformedPacket, `invalid topic filter "${invalid}" [MQTT-4.7.1-2]`);
   }
   for (const topicFilter of p.topicFilters) {
-    if (!valid(topicFilter)) {
+    if (!validateTopicFilter(topicFilter)) {
       reasonCodes.push(ReasonCode.TopicFilterInvalid); // 5.0: that filter alone
       continue;
     }
