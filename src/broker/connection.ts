@@ -16,6 +16,7 @@ import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
 import { TokenBucket, disconnectSlowClient } from './limits';
 import { connackReturnCode } from './connack-return-code';
+import { fitConnack } from './connack-fit';
 import { listenTo } from './connection-stream';
 import { unmountMessage } from './mount-point';
 import { COPY_PAYLOAD_LIMIT, PacketWriter, SLAB_PACKET_LIMIT } from './packet-writer';
@@ -76,6 +77,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   private lastActivity = Date.now();
   /** Acknowledgements waiting for store writes, chained to keep their order. */
   private ackChain: Promise<void> | undefined;
+  /** PUBACKs among them: QoS 1 PUBLISHes that count against our Receive Maximum until sent. */
+  pubacksPending = 0;
   /** Per-recipient fields of the PUBLISH being sent, reused; created with the first one. */
   private recipient: PublishRecipient | null = null;
 
@@ -91,7 +94,7 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     this.listener = info.listener;
     this.internal = info.internal === true;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
-    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize });
+    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize, server: true });
     listenTo(stream, this);
     core.connectDeadlines.add(this);
   }
@@ -213,12 +216,11 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
   refuseConnect(reasonCode: number, version: ProtocolVersion, reasonString?: string): void {
     if (version === 5) {
       this.protocolVersion = 5;
-      this.send({
-        type: 'connack',
-        sessionPresent: false,
-        reasonCode,
-        properties: reasonString !== undefined && this.requestProblemInformation ? { reasonString } : undefined,
-      });
+      const connack = fitConnack(
+        { type: 'connack', sessionPresent: false, reasonCode, properties: reasonString !== undefined && this.requestProblemInformation ? { reasonString } : undefined },
+        this.clientMaximumPacketSize,
+      );
+      if (connack !== null) this.send(connack); // else not even 5 bytes may be sent [MQTT-3.1.2-24]
     } else {
       const returnCode = connackReturnCode(reasonCode);
       if (returnCode !== undefined) {
@@ -263,14 +265,18 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
       this.send(packet);
       return true;
     }
+    const puback = packet.type === 'puback';
+    if (puback) this.pubacksPending++;
     const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => after)
       .then(
         () => {
+          if (puback) this.pubacksPending--;
           this.send(packet);
           if (this.ackChain === chain) this.ackChain = undefined;
         },
         (err: Error) => {
+          if (puback) this.pubacksPending--;
           this.core.log.error(`client ${this.label()}: store write failed, not acknowledging: ${err.message}`);
           this.close('store-error', 0x80);
           if (this.ackChain === chain) this.ackChain = undefined;

@@ -62,7 +62,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
     this.on('error', () => undefined);
     const o = this.options;
     this.connackProperties = {
-      receiveMaximum: o.receiveMaximum,
+      receiveMaximum: o.receiveMaximum < 65535 ? o.receiveMaximum : undefined, // absent means 65,535
       topicAliasMaximum: o.topicAliasMaximum > 0 ? o.topicAliasMaximum : undefined,
       retainAvailable: o.retainAvailable ? 1 : 0,
       maximumQoS: o.maximumQoS < 2 ? o.maximumQoS : undefined,
@@ -81,10 +81,12 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
   }
 
   /** Routes an application message: stores it when retained, delivers it to every matching session. */
-  publishMessage(message: BrokerMessage, publisherId: string | undefined): void {
+  /** Routes a message to its subscribers (and the retained store); returns how many subscribers matched (Router.route). */
+  publishMessage(message: BrokerMessage, publisherId: string | undefined): number {
     if (message.retain) this.storeRetained(message);
-    this.router.route(message, Date.now());
+    const deliveries = this.router.route(message, Date.now());
     if (this.listenerCount('published') > 0) this.emit('published', message, publisherId);
+    return deliveries;
   }
 
   storeRetained(message: BrokerMessage): void {

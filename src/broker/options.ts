@@ -122,9 +122,14 @@ export interface BrokerOptions {
   listeners?: ListenerOptions[];
   /** Simultaneous clients; further CONNECTs are refused (0x97 / return code 3). 0 or less = no limit. */
   maxConnections?: number;
-  /** Largest packet accepted from a client, and advertised as Maximum Packet Size (5.0). */
+  /**
+   * Largest packet accepted from a client (fixed header included), and advertised as Maximum Packet Size
+   * (5.0); a larger one is refused at its fixed header, before any of it is buffered (5.0 DISCONNECT 0x95).
+   * Default DEFAULT_MAX_PACKET_SIZE (1 MiB, or messageSizeLimit plus room for topic and properties);
+   * 0 = no limit but MQTT's own (268,435,460 bytes).
+   */
   maxPacketSize?: number;
-  /** Largest PUBLISH payload accepted; larger ones are dropped. 0 = no limit. */
+  /** Largest PUBLISH (and Will) payload accepted; larger PUBLISHes are dropped, a larger Will refused. 0 = no limit. */
   messageSizeLimit?: number;
   /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. 0 = no limit. */
   maxQueuedMessages?: number;
@@ -144,9 +149,15 @@ export interface BrokerOptions {
    * check_retain_source); a message its publisher may no longer write is not sent. Off by default.
    */
   checkRetainSource?: boolean;
-  /** Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum). */
+  /**
+   * Outbound QoS 1/2 window per client (bounded further by the client's Receive Maximum), and the
+   * default of receiveMaximum, as Mosquitto's max_inflight_messages. 20; 0 = 65,535.
+   */
   maxInflightMessages?: number;
-  /** Receive Maximum advertised to 5.0 clients: unacknowledged inbound QoS 2 PUBLISHes allowed. */
+  /**
+   * Receive Maximum advertised to 5.0 clients: the QoS 1/2 PUBLISHes a client may have unacknowledged
+   * towards the broker; one more is DISCONNECT 0x93 [MQTT-3.3.4-7]. Default maxInflightMessages.
+   */
   receiveMaximum?: number;
   /** Largest keepalive allowed; 5.0 clients asking for more get Server Keep Alive, 3.1.1 ones are refused. */
   maxKeepalive?: number;
@@ -215,6 +226,23 @@ export type ResolvedOptions = Required<
   Pick<BrokerOptions, 'authenticate' | 'enhancedAuthenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeRead' | 'responseInformation' | 'logger'>;
 
 export const MAX_PACKET_SIZE = 268_435_455 + 5;
+/**
+ * The default maxPacketSize: 1 MiB. Each connection holds at most one packet while it arrives, so this
+ * bounds what a broken or hostile client can make a small gateway (a Raspberry Pi running Node-RED)
+ * buffer, while sensor readings and camera snapshots fit many times over.
+ */
+export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024;
+/** Beside messageSizeLimit's payload: the fixed header, the longest topic and 64 KiB of properties. */
+const PUBLISH_OVERHEAD = 5 + 2 + 65_535 + 2 + 65_536;
+
+function maxPacketSize(options: BrokerOptions): number {
+  const v = options.maxPacketSize;
+  if (v === 0) return MAX_PACKET_SIZE;
+  if (v !== undefined && v > 0) return Math.min(v, MAX_PACKET_SIZE);
+  // a payload limit set above the default packet size raises the packet size to fit it (Mosquitto's message_size_limit)
+  const payload = options.messageSizeLimit ?? 0;
+  return payload > 0 ? Math.min(MAX_PACKET_SIZE, Math.max(DEFAULT_MAX_PACKET_SIZE, payload + PUBLISH_OVERHEAD)) : DEFAULT_MAX_PACKET_SIZE;
+}
 
 /**
  * The broker's hooks when some listener has its own: each call goes to the hooks of the client's
@@ -248,17 +276,18 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 100_000;
 
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   const hooks = perListenerHooks(options);
+  const inflight = options.maxInflightMessages === 0 ? 65535 : options.maxInflightMessages && options.maxInflightMessages > 0 ? Math.min(options.maxInflightMessages, 65535) : 20;
   return {
     listeners: options.listeners ?? [{ host: '127.0.0.1', port: 1883 }],
     maxConnections: options.maxConnections ?? 0,
-    maxPacketSize: options.maxPacketSize && options.maxPacketSize > 0 ? options.maxPacketSize : MAX_PACKET_SIZE,
+    maxPacketSize: maxPacketSize(options),
     messageSizeLimit: options.messageSizeLimit ?? 0,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
     maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT,
     upgradeOutgoingQos: options.upgradeOutgoingQos ?? false,
     checkRetainSource: options.checkRetainSource ?? false,
-    maxInflightMessages: options.maxInflightMessages && options.maxInflightMessages > 0 ? options.maxInflightMessages : 20,
-    receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : 65535,
+    maxInflightMessages: inflight,
+    receiveMaximum: options.receiveMaximum && options.receiveMaximum > 0 ? Math.min(options.receiveMaximum, 65535) : inflight,
     maxKeepalive: options.maxKeepalive ?? 65535,
     persistentClientExpiration: options.persistentClientExpiration ?? 0,
     allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,

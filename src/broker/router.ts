@@ -15,6 +15,8 @@ export class Router implements MatchVisitor<SessionSubscription> {
   private stamp = 0;
   private message: BrokerMessage | null = null;
   private readonly matched: Session[] = [];
+  /** No Local subscriptions of the publisher passed over in the route under way. */
+  private heldBack = 0;
   private readonly sharedMatched: SessionSubscription[] = [];
   /** Mosquitto's upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
   upgradeOutgoingQos = false;
@@ -42,10 +44,14 @@ export class Router implements MatchVisitor<SessionSubscription> {
     session.subscriptions.clear();
   }
 
-  /** Delivers to every matching session; returns how many deliveries were made. */
+  /**
+   * Delivers to every matching session; returns how many subscribers matched: the deliveries made, and
+   * the publisher's own No Local subscriptions held back (it has subscribers, as Mosquitto counts them).
+   */
   route(message: BrokerMessage, now: number): number {
     this.stamp = (this.stamp + 1) | 0;
     this.message = message;
+    this.heldBack = 0;
     const matched = this.matched;
     const sharedMatched = this.sharedMatched;
     this.tree.match(message.topic, this);
@@ -77,7 +83,7 @@ export class Router implements MatchVisitor<SessionSubscription> {
     matched.length = 0;
     sharedMatched.length = 0;
     this.message = null;
-    return deliveries;
+    return deliveries + this.heldBack;
   }
 
   /** MatchVisitor: one ordinary subscription matched. */
@@ -85,7 +91,10 @@ export class Router implements MatchVisitor<SessionSubscription> {
     const session = subscription.session;
     const message = this.message!;
     // No Local: not back to the publisher [MQTT-3.8.3-3]
-    if (subscription.noLocal && message.origin === session.clientId) return;
+    if (subscription.noLocal && message.origin === session.clientId) {
+      this.heldBack++;
+      return;
+    }
     if (session.matchStamp !== this.stamp) {
       session.matchStamp = this.stamp;
       session.matchQos = subscription.qos;

@@ -10,16 +10,37 @@ const MAX_TWO_BYTE = 0xffff;
 /** Anything but U+0001..U+007F; the regex engine scans a string faster than a charCodeAt loop. */
 export const NOT_PLAIN_ASCII = /[^\u0001-\u007f]/;
 
-/** Reads the fields of one packet body; `end` is where the Remaining Length says the packet ends. */
+/**
+ * Thrown by a Reader over the first bytes of a packet (`resetPartial`) when a field runs past the bytes
+ * in hand but not past the packet's end: nothing is wrong yet. Not an Error: no stack to capture.
+ */
+export const INCOMPLETE: { readonly incomplete: true } = Object.freeze({ incomplete: true });
+
+/**
+ * Reads the fields of one packet body; `end` is where the Remaining Length says the packet ends, `limit`
+ * where the bytes in hand end (the same, except for a packet checked before all of it arrived).
+ */
 export class Reader {
   buf: Buffer = Buffer.alloc(0);
   pos = 0;
   end = 0;
+  limit = 0;
 
   reset(buf: Buffer, pos: number, end: number): this {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    this.limit = end;
+    return this;
+  }
+
+  /**
+   * Over the first bytes of a packet, `limit` of them in hand: a field past `end` is malformed as
+   * usual, one past `limit` only throws INCOMPLETE, so a bad beginning is found before the rest comes.
+   */
+  resetPartial(buf: Buffer, pos: number, end: number, limit: number): this {
+    this.reset(buf, pos, end);
+    this.limit = limit;
     return this;
   }
 
@@ -28,7 +49,12 @@ export class Reader {
   }
 
   private need(n: number, what: string): void {
+    if (this.limit - this.pos < n) this.short(n, what);
+  }
+
+  private short(n: number, what: string): never {
     if (this.end - this.pos < n) throw malformed(`${what} runs past the end of the packet`);
+    throw INCOMPLETE;
   }
 
   byte(what = 'byte'): number {
@@ -66,7 +92,11 @@ export class Reader {
   /** Length-prefixed UTF-8 string, well-formed and without U+0000 [MQTT-1.5.3-1], [MQTT-1.5.3-2]. */
   utf8String(what = 'UTF-8 string'): string {
     const len = this.twoByteInteger(what);
-    this.need(len, what);
+    if (this.limit - this.pos < len) {
+      // only the string's beginning is in hand: it must be well-formed so far
+      if (this.end - this.pos >= len) checkUtf8Prefix(this.buf, this.pos, this.limit, what);
+      this.short(len, what);
+    }
     const start = this.pos;
     const end = start + len;
     this.pos = end;
@@ -84,6 +114,7 @@ export class Reader {
 
   /** Everything up to the end of the packet (a PUBLISH payload), as a view. */
   rest(): Buffer {
+    if (this.limit < this.end) throw INCOMPLETE;
     const b = this.buf.subarray(this.pos, this.end);
     this.pos = this.end;
     return b;
@@ -102,6 +133,22 @@ export function decodeUtf8(buf: Buffer, start: number, end: number, what: string
   if (latin1.includes('\u0000')) throw malformed(`${what} contains U+0000 [MQTT-1.5.3-2] (5.0: [MQTT-1.5.4-2])`);
   if (!isUtf8(buf.subarray(start, end))) throw malformed(`${what} is not well-formed UTF-8 [MQTT-1.5.3-1] (5.0: [MQTT-1.5.4-1])`);
   return buf.utf8Slice(start, end);
+}
+
+/**
+ * The beginning of a UTF-8 string, its end not yet received: well-formed and without U+0000 up to a
+ * multi-byte sequence cut off at the end, which is left for when the rest arrives.
+ */
+export function checkUtf8Prefix(buf: Buffer, start: number, end: number, what: string): void {
+  let cut = end;
+  for (let i = end - 1; i >= start && i >= end - 3; i--) {
+    const b = buf[i];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look for its lead
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (i + length > end) cut = i;
+    break;
+  }
+  decodeUtf8(buf, start, cut, what);
 }
 
 // Node's own fast slice/write methods, present on every Buffer but left out of @types/node.

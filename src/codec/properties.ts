@@ -214,7 +214,9 @@ export function readProperties(r: Reader, packetCode: number): Properties | unde
   if (len > r.remaining) throw malformed(`property length ${len} runs past the end of the packet`);
   const end = r.pos + len;
   const outerEnd = r.end;
+  const outerLimit = r.limit;
   r.end = end; // a property value may not run past the block
+  if (outerLimit > end) r.limit = end;
   const props: Record<string, unknown> = {};
   let seenLow = 0; // identifiers 0..31
   let seenHigh = 0; // identifiers 32..63
@@ -270,6 +272,7 @@ export function readProperties(r: Reader, packetCode: number): Properties | unde
     }
   } finally {
     r.end = outerEnd;
+    r.limit = outerLimit;
   }
   return props as Properties;
 }

@@ -189,3 +189,71 @@ for (const version of VERSIONS) {
     });
   });
 }
+
+describe('03-publish MQTT 5.0: 0x10 No matching subscribers', { timeout: 30_000 }, () => {
+  const h = useBroker();
+
+  test('QoS 1: PUBACK says 0x10 when no subscription matches, 0x00 when one does (section 3.4.2.1, as Mosquitto)', async () => {
+    const { client: pub } = await h.raw(5);
+    const t = `${uniqueId('nomatch')}/t`;
+    pub.send({ cmd: 'publish', topic: t, payload: 'x', qos: 1, retain: false, dup: false, messageId: 1 });
+    assert.equal((await pub.expect('puback')).reasonCode, 0x10);
+    const { client: sub } = await h.raw(5);
+    await sub.subscribe(t, 1);
+    pub.send({ cmd: 'publish', topic: t, payload: 'y', qos: 1, retain: false, dup: false, messageId: 2 });
+    assert.equal((await pub.expect('puback')).reasonCode ?? 0, 0);
+    assert.equal((await sub.receive()).payload.toString(), 'y');
+  });
+
+  test("QoS 1: the publisher's own No Local subscription counts as a match (0x00, as Mosquitto)", async () => {
+    const { client } = await h.raw(5);
+    const t = `${uniqueId('nolocal')}/t`;
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: t, qos: 1, nl: true }] } as never);
+    await client.expect('suback');
+    client.send({ cmd: 'publish', topic: t, payload: 'x', qos: 1, retain: false, dup: false, messageId: 2 });
+    assert.equal((await client.expect('puback')).reasonCode ?? 0, 0);
+  });
+
+  test('QoS 2: PUBREC stays 0x00 without subscribers (as Mosquitto)', async () => {
+    const { client: pub } = await h.raw(5);
+    pub.send({ cmd: 'publish', topic: `${uniqueId('nomatch')}/q2`, payload: 'x', qos: 2, retain: false, dup: false, messageId: 1 });
+    assert.equal((await pub.expect('pubrec')).reasonCode ?? 0, 0);
+  });
+});
+
+for (const version of VERSIONS) {
+  describe(`03-publish ${versionName(version)}: the wrong acknowledgement for a delivery in flight closes the connection`, { timeout: 30_000 }, () => {
+    const h = useBroker();
+    const cases: [string, 1 | 2, ('pubrec' | 'pubcomp' | 'puback')[]][] = [
+      ['[MQTT-4.3.2-1] PUBREC for a QoS 1 delivery', 1, ['pubrec']],
+      ['[MQTT-4.3.2-1] PUBCOMP for a QoS 1 delivery', 1, ['pubcomp']],
+      ['[MQTT-4.3.3-1] PUBACK for a QoS 2 delivery', 2, ['puback']],
+      ['[MQTT-4.3.3-1] PUBCOMP for a QoS 2 delivery before PUBREC', 2, ['pubcomp']],
+      ['[MQTT-4.3.3-1] PUBACK for a QoS 2 delivery after PUBREL', 2, ['pubrec', 'puback']],
+    ];
+    for (const [name, qos, acks] of cases) {
+      test(name, async () => {
+        const { client: sub } = await h.raw(version);
+        const { client: pub } = await h.raw(version);
+        const t = `${uniqueId('badack')}/t`;
+        await sub.subscribe(t, qos);
+        await pub.publish(t, 'm', qos);
+        const p = await sub.expect('publish');
+        for (const [i, cmd] of acks.entries()) {
+          sub.send({ cmd, messageId: p.messageId } as never);
+          if (i < acks.length - 1) await sub.expect('pubrel'); // a right PUBREC first
+        }
+        const before = await sub.closedByBroker();
+        assert.deepEqual(before.map((x) => [x.cmd, (x as { reasonCode?: number }).reasonCode]), version === 5 ? [['disconnect', 0x82]] : []);
+      });
+    }
+
+    test('an acknowledgement for an unknown packet id is ignored', async () => {
+      const { client } = await h.raw(version);
+      client.send({ cmd: 'puback', messageId: 4242 } as never);
+      client.send({ cmd: 'pubcomp', messageId: 4243 } as never);
+      client.send({ cmd: 'pingreq' });
+      await client.expect('pingresp');
+    });
+  });
+}

@@ -241,4 +241,35 @@ describe('mqtt-hub-broker node', () => {
     });
     await waitUntil(() => logLines().some((l) => /maxSubscriptionsPerClient 2/.test(String(l.msg))), 5000, 'the refusal logged');
   });
+
+  test('packet size and in-flight settings: 1 MiB and Receive Maximum 20 by default; the settings raise them', async () => {
+    const connackOf = async (url: string): Promise<{ c: mqtt.MqttClient; connack: mqtt.IConnackPacket }> => {
+      const c = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0 });
+      clients.push(c);
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+        c.once('connect', resolve);
+        c.once('error', reject);
+      });
+      return { c, connack };
+    };
+    const port = await freePort();
+    await helper.load(allNodes, brokerFlow(port));
+    await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'broker green');
+    const byDefault = await connackOf(`mqtt://127.0.0.1:${port}`);
+    assert.equal(byDefault.connack.properties?.maximumPacketSize, 1024 * 1024);
+    assert.equal(byDefault.connack.properties?.receiveMaximum, 20);
+    await byDefault.c.endAsync(true);
+    await helper.unload();
+
+    const raised = await freePort();
+    await helper.load(allNodes, brokerFlow(raised, { maxPacketSize: '4000000', maxInflightMessages: '50' }));
+    await waitForStatus(helper.getNode('broker'), (s) => s.fill === 'green', 'broker green');
+    const { c, connack } = await connackOf(`mqtt://127.0.0.1:${raised}`);
+    assert.equal(connack.properties?.maximumPacketSize, 4_000_000);
+    assert.equal(connack.properties?.receiveMaximum, 50);
+    await c.subscribeAsync('big/t', { qos: 0 });
+    const got = new Promise<Buffer>((resolve) => c.once('message', (_t, payload) => resolve(payload)));
+    await c.publishAsync('big/t', Buffer.alloc(3 * 1024 * 1024, 0x61), { qos: 0 });
+    assert.equal((await got).length, 3 * 1024 * 1024, 'a 3 MiB message passes the raised limit');
+  });
 });

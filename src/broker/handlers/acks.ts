@@ -1,18 +1,32 @@
 // PUBACK, PUBREC, PUBREL and PUBCOMP: the QoS 1 and 2 flows (section 4.3), through the session's
 // in-flight table indexed by packet id.
-import type { PubAckLikePacket } from '../../codec';
+import { ProtocolError, ReasonCode, type PubAckLikePacket } from '../../codec';
 import type { Connection } from '../connection';
 import { saveInboundQos2 } from '../persistence';
 
-/** PUBACK for an outbound QoS 1 PUBLISH. An unknown id is ignored (nothing to free). */
+/**
+ * An acknowledgement that did not fit: an unknown packet id is ignored (nothing to free), but one of the
+ * wrong kind for a delivery in flight (PUBREC or PUBCOMP for QoS 1, PUBACK for QoS 2, PUBCOMP before
+ * PUBREC) breaks the flow's order [MQTT-4.3.2-1], [MQTT-4.3.3-1]: the connection closes, as Mosquitto's.
+ */
+function unexpectedAck(c: Connection, p: PubAckLikePacket): void {
+  const entry = c.session!.inflight.get(p.packetId);
+  if (entry !== undefined) {
+    const awaited = entry.qos === 1 ? 'PUBACK' : entry.state === 'publish' ? 'PUBREC' : 'PUBCOMP';
+    throw new ProtocolError(ReasonCode.ProtocolError, `${p.type.toUpperCase()} for packet id ${p.packetId}, a QoS ${entry.qos} delivery awaiting ${awaited}`);
+  }
+  c.core.log.debug(`client ${c.label()} ${p.type.toUpperCase()} for unknown packet id ${p.packetId}`);
+}
+
+/** PUBACK for an outbound QoS 1 PUBLISH. */
 export function handlePuback(c: Connection, p: PubAckLikePacket): void {
-  if (!c.session!.puback(p.packetId, Date.now())) c.core.log.debug(`client ${c.label()} PUBACK for unknown packet id ${p.packetId}`);
+  if (!c.session!.puback(p.packetId, Date.now())) unexpectedAck(c, p);
 }
 
 /** PUBREC for an outbound QoS 2 PUBLISH: answered with PUBREL [MQTT-4.3.3-3]; unknown id: PUBREL 0x92 (5.0). */
 export function handlePubrec(c: Connection, p: PubAckLikePacket): void {
   if (c.session!.pubrec(p.packetId, p.reasonCode ?? 0, Date.now())) return;
-  c.core.log.debug(`client ${c.label()} PUBREC for unknown packet id ${p.packetId}`);
+  unexpectedAck(c, p);
   if ((p.reasonCode ?? 0) < 0x80) {
     c.send({ type: 'pubrel', packetId: p.packetId, reasonCode: c.protocolVersion === 5 ? 0x92 : undefined });
   }
@@ -28,5 +42,5 @@ export function handlePubrel(c: Connection, p: PubAckLikePacket): void {
 }
 
 export function handlePubcomp(c: Connection, p: PubAckLikePacket): void {
-  if (!c.session!.pubcomp(p.packetId, Date.now())) c.core.log.debug(`client ${c.label()} PUBCOMP for unknown packet id ${p.packetId}`);
+  if (!c.session!.pubcomp(p.packetId, Date.now())) unexpectedAck(c, p);
 }

@@ -9,6 +9,7 @@ import type { Connection } from '../connection';
 import { ConnectionState } from '../connection-state';
 import type { AuthenticateResult, EnhancedAuthResult } from '../options';
 import { mountTopic } from '../mount-point';
+import { fitConnack } from '../connack-fit';
 import { saveSession } from '../persistence';
 import { SESSION_NEVER_EXPIRES, type Session } from '../session';
 
@@ -39,7 +40,8 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
   let assigned = false;
   if (clientId.length === 0) {
     if (p.protocolVersion === 3 || !options.allowZeroLengthClientId || (!v5 && !p.clean)) {
-      return c.refuseConnect(0x85, p.protocolVersion, 'a zero-length client identifier needs clean session [MQTT-3.1.3-8]');
+      const why = p.protocolVersion === 3 ? 'MQTT 3.1 needs a client identifier' : !options.allowZeroLengthClientId ? 'zero-length client identifiers are not allowed here' : 'a zero-length client identifier needs clean session [MQTT-3.1.3-8]';
+      return c.refuseConnect(ReasonCode.ClientIdentifierNotValid, p.protocolVersion, why);
     }
     clientId = `auto-${randomBytes(8).toString('hex')}`;
     assigned = true;
@@ -62,6 +64,10 @@ export function handleConnect(c: Connection, p: ConnectPacket): void | Promise<v
     if (will.retain && !options.retainAvailable) return c.refuseConnect(0x9a, p.protocolVersion, 'retain not supported');
     const invalid = v5 ? validatePayloadFormat(p) : null;
     if (invalid !== null) return c.refuseConnect(invalid.reasonCode, 5, invalid.message);
+    // messageSizeLimit holds for the Will's payload too: 0x95 Packet too large, 3.1.1 return code 5 (as Mosquitto)
+    if (options.messageSizeLimit > 0 && will.payload.length > options.messageSizeLimit) {
+      return c.refuseConnect(v5 ? ReasonCode.PacketTooLarge : ReasonCode.NotAuthorized, p.protocolVersion, `will payload of ${will.payload.length} bytes exceeds messageSizeLimit ${options.messageSizeLimit}`);
+    }
   }
   // use_identity_as_username: the certificate speaks for the client, whatever CONNECT says
   let username = p.username;
@@ -200,7 +206,8 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
       properties.responseInformation = options.responseInformation;
     }
   }
-  const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0, properties };
+  // MQTT 3.1 has no Session Present flag: its CONNACK's first byte is reserved
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: sessionPresent && p.protocolVersion !== 3, reasonCode: 0, properties };
   if (written === undefined) return connected(c, session, connack, window, p.clean);
   // packets behind CONNECT wait too: the connection reads nothing until this promise settles
   return written.then(
@@ -216,7 +223,14 @@ function accept(c: Connection, pending: PendingConnect, authProperties?: Propert
 function connected(c: Connection, session: Session, connack: ConnackPacket, window: number, clean: boolean): void {
   if (c.state !== ConnectionState.Connected) return; // gone while the session was written
   const core = c.core;
-  c.send(connack);
+  const fitted = c.protocolVersion === 5 ? fitConnack(connack, c.clientMaximumPacketSize) : connack;
+  if (fitted === null) {
+    // not even the CONNACK fits the client's Maximum Packet Size [MQTT-3.1.2-24]: nothing can be sent
+    core.log.at(core.options.protocolErrorLogLevel, `client ${c.label()}: its Maximum Packet Size ${c.clientMaximumPacketSize} is smaller than the CONNACK; closing`);
+    c.close('connack-too-large');
+    return;
+  }
+  c.send(fitted);
   c.connectAccepted();
   if (core.log.clientEventEnabled('info')) {
     core.log.info(`client ${c.id} connected from ${c.address} (protocol ${c.protocolVersion}, clean ${clean}, keepalive ${c.keepalive})`);

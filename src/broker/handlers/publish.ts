@@ -46,14 +46,15 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
   if (p.qos > options.maximumQoS) throw new ProtocolError(0x9b, `QoS ${p.qos} not supported [MQTT-3.2.2-11]`);
   if (p.retain && !options.retainAvailable) throw new ProtocolError(0x9a, 'retain not supported [MQTT-3.2.2-14]');
 
-  if (p.qos === 2) {
-    if (session.inboundQos2.has(p.packetId!)) {
-      // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
-      c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
-      return;
-    }
-    // more unacknowledged QoS 2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-9]
-    if (session.inboundQos2.size >= options.receiveMaximum) throw new ProtocolError(0x93, 'receive maximum exceeded');
+  if (p.qos === 2 && session.inboundQos2.has(p.packetId!)) {
+    // already delivered, PUBREL not yet received: acknowledge again, do not deliver again [MQTT-4.3.3-10]
+    c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
+    return;
+  }
+  // A 5.0 client knows our Receive Maximum: more QoS 1/2 PUBLISHes than that without our PUBACK (one
+  // waiting for a store write) or PUBCOMP is DISCONNECT 0x93 [MQTT-3.3.4-7]. 3.1.1 has no such limit.
+  if (p.qos > 0 && v5 && session.inboundQos2.size + c.pubacksPending >= options.receiveMaximum) {
+    throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than the Receive Maximum of ${options.receiveMaximum} QoS 1/2 PUBLISHes unacknowledged [MQTT-3.3.4-7]`);
   }
 
   if (v5) {
@@ -121,23 +122,26 @@ function accept(c: Connection, p: PublishPacket, topic: string): void {
     core.publishMessage(message, c.id);
     return;
   }
+  // 5.0 PUBACK: 0x10 No matching subscribers when no subscription matched (section 3.4.2.1); PUBREC
+  // keeps 0x00, as Mosquitto's
   if (!core.persistent) {
     // the default path: no store to wait for, no closure or promise per message
     if (p.qos === 2) session.inboundQos2.add(p.packetId!);
-    core.publishMessage(message, c.id);
-    acknowledge(c, p, 0);
+    const matched = core.publishMessage(message, c.id);
+    acknowledge(c, p, matched === 0 && p.qos === 1 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success);
     return;
   }
   // with a store, the acknowledgement waits until the message is written where it has to survive
   // (and, at QoS 2, the packet id too, so that a PUBLISH re-sent after a restart is not delivered again)
+  let matched = 0;
   const written = core.collectWrites(() => {
     if (p.qos === 2) {
       session.inboundQos2.add(p.packetId!);
       saveSession(core, session);
     }
-    core.publishMessage(message, c.id);
+    matched = core.publishMessage(message, c.id);
   });
-  acknowledge(c, p, 0, undefined, written);
+  acknowledge(c, p, matched === 0 && p.qos === 1 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, undefined, written);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2); QoS 0 gets nothing. A failure code ends a QoS 2 flow here. */

@@ -27,7 +27,10 @@ export function handleSubscribe(c: Connection, p: SubscribePacket): void | Promi
       throw new ProtocolError(0x82, 'No Local on a shared subscription [MQTT-3.8.3-4]');
     }
     if (!validateTopicFilter(s.topicFilter)) {
-      verdicts.push(v5 ? 0x8f : 0x80);
+      // 3.1.1 has no refusal for a malformed filter: the connection closes [MQTT-4.7.1-2] ([MQTT-4.8.0-1]);
+      // 5.0 refuses that filter alone, 0x8F Topic Filter invalid
+      if (!v5) throw new ProtocolError(ReasonCode.MalformedPacket, `invalid topic filter "${s.topicFilter}" [MQTT-4.7.1-2]`);
+      verdicts.push(ReasonCode.TopicFilterInvalid);
       continue;
     }
     const granted = Math.min(s.qos, c.core.options.maximumQoS);

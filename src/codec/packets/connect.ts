@@ -91,6 +91,12 @@ export const connect: PacketCodec<ConnectPacket> = {
 
   decode(r, flags) {
     expectFlags(flags, 0, 'CONNECT');
+    // "MQTT" or "MQIsdp": any other length is refused as soon as it is read [MQTT-3.1.2-1]
+    const nameLength = r.twoByteInteger('protocol name');
+    if (nameLength !== 4 && nameLength !== 6) {
+      throw new ProtocolError(0x84, `unsupported protocol: a protocol name of ${nameLength} bytes [MQTT-3.1.2-1]`);
+    }
+    r.pos -= 2;
     const protocolName = r.utf8String('protocol name');
     const levelByte = r.byte('protocol level');
     const level = levelByte & 0x7f;

@@ -45,6 +45,7 @@ export function topicNameLength(topic: string): number {
 
 /** Anything but ASCII without U+0000, '#' and '+': such topics take the general path. */
 const NOT_PLAIN_TOPIC = /[^\u0001-\u0022\u0024-\u002a\u002c-\u007f]/;
+const WILDCARD = /[+#]/;
 
 /** Validates what the fixed and variable header need; returns the Remaining Length. */
 function publishRemainingLength(p: PublishPacket, version: ProtocolVersion): number {
@@ -111,6 +112,12 @@ function readTopicName(r: Reader): string {
   const len = r.twoByteInteger('topic name');
   if (r.end - r.pos < len) throw malformed('topic name runs past the end of the packet');
   const start = r.pos;
+  if (r.limit - start < len) {
+    // only the topic's beginning is in hand (the packet is checked before the rest arrives)
+    if (WILDCARD.test(r.buf.latin1Slice(start, r.limit))) throw new ProtocolError(0x90, 'topic name contains a wildcard [MQTT-3.3.2-2]');
+    r.pos = start - 2;
+    return r.utf8String('topic name'); // checks the UTF-8 so far, then throws INCOMPLETE
+  }
   const latin1 = r.buf.latin1Slice(start, start + len);
   if (!NOT_PLAIN_TOPIC.test(latin1)) {
     r.pos = start + len;
@@ -149,7 +156,7 @@ export const publish: PacketCodec<PublishPacket> = {
       packet.packetId = id;
     }
     if (version === 5) {
-      if (r.pos < r.end && r.buf[r.pos] === 0) r.pos++; // the common case: no properties
+      if (r.pos < r.limit && r.buf[r.pos] === 0) r.pos++; // the common case: no properties
       else {
         const props = readProperties(r, CODE);
         if (props !== undefined) packet.properties = props;
