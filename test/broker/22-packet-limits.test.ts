@@ -2,18 +2,23 @@
 // - Maximum packet size: 1 MiB by default, advertised to 5.0 clients, a larger packet refused at its fixed
 //   header before it is buffered (5.0 DISCONNECT 0x95, 3.1.1 close), raised by max_packet_size /
 //   message_size_limit; messageSizeLimit holds for Will payloads too (CONNACK 0x95 / return code 5).
-// - Receive Maximum: 20 by default, from maxInflightMessages (Mosquitto's max_inflight_messages); one QoS
-//   1/2 PUBLISH more than that unacknowledged is DISCONNECT 0x93 [MQTT-3.3.4-7].
+// - Receive Maximum: 20 by default, from maxInflightMessages (Mosquitto's max_inflight_messages). As
+//   Mosquitto queues what a client sends past it (MQTT.js does not hold to it), a client may have
+//   maxQueuedMessages more QoS 1/2 PUBLISHes unacknowledged; one past that is DISCONNECT 0x93 [MQTT-3.3.4-7].
 // - CONNACK within the client's Maximum Packet Size [MQTT-3.1.2-24]; no Session Present under MQTT 3.1.
 import { after, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mqtt from 'mqtt';
 import { useBroker } from './helpers/harness';
 import { VERSIONS, versionName, startBroker as startTestBroker } from './helpers/broker';
 import { RawClient, uniqueId } from './helpers/raw-client';
 import { connectMqttJs } from './helpers/mqttjs';
 import { MemoryStore } from '../../src/broker';
+import { DiskStore } from '../../src/persistence';
 import { freePort, waitForPort } from '../helpers/net';
 import { start } from './helpers/processes';
 import { MAIN, removeTmpDirs, startBroker as startCliBroker, tmpConf } from '../cli/helpers/cli-broker';
@@ -154,25 +159,38 @@ describe('22-packet-limits: a Will beyond messageSizeLimit (messageSizeLimit: 10
 
 describe('22-packet-limits: Receive Maximum', { timeout: 60_000 }, () => {
   const h = useBroker({});
+  /** Room past the Receive Maximum, as Mosquitto's max_inflight_messages plus max_queued_messages. */
+  const small = useBroker({ maxQueuedMessages: 5 });
 
   test('CONNACK advertises 20 by default (maxInflightMessages)', async () => {
     const { connack } = await h.raw(5);
     assert.equal(connack.properties?.receiveMaximum, 20);
   });
 
-  test('[MQTT-3.3.4-7] a 21st unacknowledged QoS 2 PUBLISH: DISCONNECT 0x93 Receive Maximum exceeded', async () => {
-    const { client } = await h.raw(5);
-    for (let id = 1; id <= 20; id++) {
+  test('[MQTT-3.3.4-7] past Receive Maximum 20 and maxQueuedMessages 5, the 26th unacknowledged QoS 2 PUBLISH: DISCONNECT 0x93 Receive Maximum exceeded', async () => {
+    const { client } = await small.raw(5);
+    for (let id = 1; id <= 25; id++) {
       client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: id });
       await client.expect('pubrec'); // no PUBREL: each flow stays open
     }
-    client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: 21 });
+    client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: 26 });
+    const before = await client.closedByBroker();
+    assert.deepEqual(before.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['disconnect', 0x93]]);
+  });
+
+  test('[MQTT-3.3.4-7] by default (maxQueuedMessages 1000) the 1,021st unacknowledged QoS 2 PUBLISH is DISCONNECT 0x93; 1,020 are answered', async () => {
+    const { client } = await h.raw(5);
+    const burst = (from: number, n: number) =>
+      Buffer.concat(Array.from({ length: n }, (_, i) => client.encode({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: from + i })));
+    client.sendBytes(burst(1, 1020));
+    for (let i = 0; i < 1020; i++) await client.expect('pubrec');
+    client.sendBytes(burst(1021, 1));
     const before = await client.closedByBroker();
     assert.deepEqual(before.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['disconnect', 0x93]]);
   });
 
   test('3.1.1 has no Receive Maximum: 30 open QoS 2 flows are fine', async () => {
-    const { client } = await h.raw(4);
+    const { client } = await small.raw(4);
     for (let id = 1; id <= 30; id++) {
       client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: id });
       await client.expect('pubrec');
@@ -181,36 +199,54 @@ describe('22-packet-limits: Receive Maximum', { timeout: 60_000 }, () => {
     await client.expect('pingresp');
   });
 
-  test('MQTT.js 5.0 within the limit: 10 rounds of 20 QoS 2 at once, and 200 QoS 1 at once (acknowledged as they come)', async () => {
-    // MQTT.js 5.16 does not hold its PUBLISHes to the server's Receive Maximum: a burst of more than 20
-    // QoS 2 messages is more than the limit, so this test keeps to 20 at a time.
+  test('MQTT.js 5.0, which does not hold to the Receive Maximum: 300 QoS 2 and 300 QoS 1 at once all arrive, the publisher stays connected', async () => {
     const sub = await h.js(5);
     const pub = await h.js(5);
     const topic = `${uniqueId('rmjs')}/t`;
     await sub.client.subscribeAsync(topic, { qos: 2 });
-    for (let round = 0; round < 10; round++) {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => pub.client.publishAsync(topic, `q2-${round}-${i}`, { qos: 2 })));
-    }
-    await Promise.all(Array.from({ length: 200 }, (_, i) => pub.client.publishAsync(topic, `q1-${i}`, { qos: 1 })));
-    for (let i = 0; i < 400; i++) await sub.nextMessage(10_000);
+    let reconnects = 0;
+    pub.client.on('reconnect', () => reconnects++);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => pub.client.publishAsync(topic, `q2-${i}`, { qos: 2 })));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => pub.client.publishAsync(topic, `q1-${i}`, { qos: 1 })));
+    const got = new Set<string>();
+    for (let i = 0; i < 600; i++) got.add((await sub.nextMessage(10_000)).payload.toString());
+    assert.equal(got.size, 600, 'each once');
     assert.ok(pub.client.connected, 'the publisher is still connected');
+    assert.equal(reconnects, 0);
   });
 });
 
 describe('22-packet-limits: Receive Maximum with a store (QoS 1 PUBACKs wait for writes)', { timeout: 30_000 }, () => {
-  test('[MQTT-3.3.4-7] 21 retained QoS 1 PUBLISHes before any PUBACK: DISCONNECT 0x93', async () => {
-    const tb = await startTestBroker({ store: new MemoryStore() } as never);
+  test('[MQTT-3.3.4-7] QoS 1 PUBLISHes waiting for their store write count: past Receive Maximum 20 and maxQueuedMessages 5, DISCONNECT 0x93', async () => {
+    const tb = await startTestBroker({ store: new MemoryStore(), maxQueuedMessages: 5 } as never);
     try {
       const { client } = await RawClient.connect(tb.port, 5, { clientId: uniqueId('rmq1') });
       const burst = Buffer.concat(
-        Array.from({ length: 21 }, (_, i) => client.encode({ cmd: 'publish', topic: `rm/q1/${i}`, payload: 'x', qos: 1, retain: true, dup: false, messageId: i + 1 })),
+        Array.from({ length: 26 }, (_, i) => client.encode({ cmd: 'publish', topic: `rm/q1/${i}`, payload: 'x', qos: 1, retain: true, dup: false, messageId: i + 1 })),
       );
-      // one write: the broker reads all 21 before its store has written the retained messages, so no PUBACK went yet
+      // one write: the broker reads all 26 before its store has written the retained messages, so no PUBACK went yet
       client.sendBytes(burst);
       const before = await client.closedByBroker();
       assert.deepEqual(before.filter((p) => p.cmd === 'disconnect').map((p) => (p as { reasonCode?: number }).reasonCode), [0x93]);
     } finally {
       await tb.close();
+    }
+  });
+
+  test('MQTT.js 5.0 with a disk store: 300 retained QoS 1 at once, each acknowledged, no disconnect', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqtt-hub-rm-'));
+    const store = await DiskStore.open({ directory: dir });
+    const tb = await startTestBroker({ store } as never);
+    try {
+      const pub = mqtt.connect(`mqtt://127.0.0.1:${tb.port}`, { protocolVersion: 5, reconnectPeriod: 0, clientId: uniqueId('rmdisk') });
+      await new Promise<void>((resolve, reject) => { pub.once('connect', () => resolve()); pub.once('error', reject); });
+      await Promise.all(Array.from({ length: 300 }, (_, i) => pub.publishAsync(`rm/disk/${i}`, `v${i}`, { qos: 1, retain: true })));
+      assert.ok(pub.connected, 'still connected');
+      await pub.endAsync();
+    } finally {
+      await tb.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

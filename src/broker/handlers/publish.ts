@@ -51,10 +51,15 @@ export function handlePublish(c: Connection, p: PublishPacket): void | Promise<v
     c.acknowledge(undefined, { type: 'pubrec', packetId: p.packetId! });
     return;
   }
-  // A 5.0 client knows our Receive Maximum: more QoS 1/2 PUBLISHes than that without our PUBACK (one
-  // waiting for a store write) or PUBCOMP is DISCONNECT 0x93 [MQTT-3.3.4-7]. 3.1.1 has no such limit.
-  if (p.qos > 0 && v5 && session.inboundQos2.size + c.pubacksPending >= options.receiveMaximum) {
-    throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than the Receive Maximum of ${options.receiveMaximum} QoS 1/2 PUBLISHes unacknowledged [MQTT-3.3.4-7]`);
+  // A 5.0 client is told our Receive Maximum, yet common clients (MQTT.js, so Node-RED's own MQTT nodes)
+  // do not hold to it. As Mosquitto queues what comes past it up to max_queued_messages, a client may have
+  // that many more QoS 1/2 PUBLISHes without our PUBACK (one waiting for a store write) or PUBCOMP; past
+  // that bound it is DISCONNECT 0x93 [MQTT-3.3.4-7]. 3.1.1 has no Receive Maximum.
+  if (p.qos > 0 && v5) {
+    const unacknowledged = session.inboundQos2.size + c.pubacksPending;
+    if (unacknowledged >= options.receiveMaximum + (options.maxQueuedMessages > 0 ? options.maxQueuedMessages : 65535)) {
+      throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded, `more than ${unacknowledged} QoS 1/2 PUBLISHes unacknowledged, past the Receive Maximum of ${options.receiveMaximum} and max_queued_messages [MQTT-3.3.4-7]`);
+    }
   }
 
   if (v5) {
