@@ -11,7 +11,7 @@ import type { BrokerCore } from './core';
 import { dispatch } from './dispatch';
 import type { ClientInfo } from './events';
 import { type BrokerMessage, remainingExpiry } from './message';
-import type { ClientHandle, ConnectionInfo, ListenerOptions } from './options';
+import { MAX_PACKET_SIZE, type ClientHandle, type ConnectionInfo, type ListenerOptions } from './options';
 import type { Delivery, Session, SessionOutlet } from './session';
 import { ConnectionState, assertTransition } from './connection-state';
 import { TokenBucket, disconnectSlowClient } from './limits';
@@ -94,7 +94,8 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
     this.listener = info.listener;
     this.internal = info.internal === true;
     this.publishBucket = core.options.maxPublishRate > 0 ? new TokenBucket(core.options.maxPublishRate, Date.now()) : null;
-    this.decoder = new PacketDecoder({ maximumPacketSize: core.options.maxPacketSize, server: true });
+    // maxPacketSize guards against clients; a bridge's own session carries what its remote broker allowed
+    this.decoder = new PacketDecoder({ maximumPacketSize: this.internal ? MAX_PACKET_SIZE : core.options.maxPacketSize, server: true });
     listenTo(stream, this);
     core.connectDeadlines.add(this);
   }
@@ -173,14 +174,19 @@ export class Connection extends PacketWriter implements SessionOutlet, ClientHan
 
   /** Stops reading packets until an asynchronous step (a hook) completes, so order is kept. */
   private waitFor(pending: Promise<void>): void {
+    // nor read from the stream meanwhile: what the client sends waits in the socket, not in the decoder,
+    // so a client cannot make us buffer past maxPacketSize while a hook or a store write runs
     this.paused = true;
+    this.stream.pause();
     pending.then(
       () => {
         this.paused = false;
+        this.stream.resume();
         this.processPackets();
       },
       (err: unknown) => {
         this.paused = false;
+        this.stream.resume();
         this.fail(err);
       },
     );

@@ -110,6 +110,25 @@ describe('bridge on a broker with users and an ACL', { skip }, () => {
     }, 8000, 'cmd/go to come in');
   });
 
+  test('maxPacketSize guards against clients, not the bridge: a 2 MiB message from the remote comes in over a 1 MiB broker', async () => {
+    const mosq = await mosquitto(cleanups);
+    const { broker, port } = await localBroker(cleanups, {});
+    const local = await user(port, 'anyone', 'whatever');
+    await local.client.subscribeAsync('big/#', { qos: 1 });
+    await startBridge(cleanups, broker, { name: 'big', address: `127.0.0.1:${mosq.port}`, topics: [{ pattern: 'big/#', direction: 'in', qos: 1 }] });
+    const remote = await remoteClient(cleanups, mosq.port, 4);
+    const payload = 'z'.repeat(2 * 1024 * 1024);
+    await waitUntil(async () => {
+      await remote.client.publishAsync('big/picture', payload, { qos: 1 });
+      return local.got.some((g) => g === `big/picture=${payload}`);
+    }, 8000, 'the 2 MiB message to come in');
+    // a client sending the same is refused at the fixed header (the 1 MiB default)
+    const sender = await user(port, 'sender', 'x');
+    const closed = new Promise<void>((resolve) => sender.client.once('close', () => resolve()));
+    sender.client.publish('big/direct', payload, { qos: 0 });
+    await withTimeout(closed, 5000, 'the client sending 2 MiB to be closed');
+  });
+
   test('a network client cannot pass for the bridge: its client id and the address "bridge" get no login', async () => {
     const mosq = await mosquitto(cleanups);
     const hooks = createSecurityHooks({ passwordFile: passwords, acl: AclRules.parse(ACL), allowAnonymous: false, loginFailureDelayMs: 0 });
