@@ -156,7 +156,8 @@ export interface BrokerOptions {
   maxInflightMessages?: number;
   /**
    * Receive Maximum advertised to 5.0 clients: the QoS 1/2 PUBLISHes a client may have unacknowledged
-   * towards the broker; one more is DISCONNECT 0x93 [MQTT-3.3.4-7]. Default maxInflightMessages.
+   * towards the broker. As Mosquitto queues what comes past it, a client may have maxQueuedMessages more
+   * (MQTT.js does not hold to it); one past that is DISCONNECT 0x93 [MQTT-3.3.4-7]. Default maxInflightMessages.
    */
   receiveMaximum?: number;
   /** Largest keepalive allowed; 5.0 clients asking for more get Server Keep Alive, 3.1.1 ones are refused. */
