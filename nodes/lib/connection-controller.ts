@@ -13,13 +13,12 @@ import {
   type LifecycleMessage,
 } from './connection-settings';
 import { brokerEndpoint, watchBroker } from './broker-registry';
-import { connectClient, type ClientOptions, type EngineClient } from './engine';
+import { connectClient, validateTopicFilter, validateTopicName, type ClientOptions, type EngineClient } from './engine';
 import { buildPublishProperties, type PublishFields } from './message-convert';
 import { describePacket } from './packet-text';
 import type { Node, NodeAPI, TlsConfigNode } from './node-red-types';
 import type { LinkState } from './status';
 import { SubscriptionTable, type DeliveryHandler, type SubscriptionRequest } from './subscription-table';
-import { isValidTopicFilter, isValidTopicName } from './topic-filter';
 
 /** An in or out node using the connection. */
 export interface ConnectionUser {
@@ -133,7 +132,7 @@ export class ConnectionController {
 
   /** Subscribes `ref` to `filter`; a SUBSCRIBE goes out only when the server's view must change. */
   async subscribe(ref: string, filter: string, request: SubscriptionRequest, handler: DeliveryHandler): Promise<void> {
-    if (!isValidTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: filter }));
+    if (typeof filter !== 'string' || !validateTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: filter }));
     const entry = this.table.add(ref, filter, request, handler);
     if (this.client && this.connected && this.table.needsSubscribe(entry)) await this.sendSubscribe(entry.filter);
   }
@@ -147,7 +146,7 @@ export class ConnectionController {
 
   /** Publishes with the connection's user properties under the caller's layers (later wins per key). */
   async publish(topic: string, payload: Buffer, qos: QoS, retain: boolean, ...layers: PublishFields[]): Promise<void> {
-    if (!isValidTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
+    if (typeof topic !== 'string' || !validateTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
     if (!this.client || !this.connected) throw new ConnectionError('NOT_CONNECTED', this.RED._('mqtt-hub.errors.notConnected'));
     const properties = this.v5 ? buildPublishProperties({ userProperties: this.settings.publishUserProperties }, ...layers) : undefined;
     await this.client.publish(topic, payload, { qos, retain, properties });
