@@ -1,6 +1,7 @@
 // mqtt-hub-broker: an MQTT broker from our engine hosted inside Node-RED.
 import { BrokerController } from './lib/broker-controller';
 import { BrokerSettingsError, readBrokerSettings } from './lib/broker-settings';
+import { brokerMigrations, migrateConfig } from './lib/migrations';
 import type { Node, NodeAPI, NodeDef, NodeDone, NodeMessage, NodeSend } from './lib/node-red-types';
 import { showStatus } from './lib/status';
 
@@ -10,7 +11,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     let controller: BrokerController | null = null;
     try {
-      controller = new BrokerController(RED, node, readBrokerSettings(def, (node.credentials ?? {}) as { passwords?: string; bridgeSecrets?: string }));
+      controller = new BrokerController(RED, node, readBrokerSettings(migrateConfig(def, brokerMigrations).config, (node.credentials ?? {}) as { passwords?: string; bridgeSecrets?: string }));
     } catch (err) {
       node.error(RED._('mqtt-hub.errors.badSettings', { error: (err as Error).message }));
       const aclLine = err instanceof BrokerSettingsError ? err.aclLine : undefined;

@@ -4,6 +4,7 @@ import type { ConnectionNode } from './lib/connection-node';
 import { connectionFingerprint, offerHandover, takeHandover, watchFlowEvents } from './lib/connection-handover';
 import { registerConnectionTest } from './lib/connection-test';
 import { readConnectionSettings } from './lib/connection-settings';
+import { connectionMigrations, migrateConfig } from './lib/migrations';
 import type { Node, NodeAPI, NodeDef } from './lib/node-red-types';
 
 export = function (RED: NodeAPI): void {
@@ -13,8 +14,9 @@ export = function (RED: NodeAPI): void {
     node.controller = null;
     let fingerprint = '';
     try {
+      // Settings saved by an earlier version are upgraded first (a copy: the flow is not changed).
+      const { config } = migrateConfig(def, connectionMigrations);
       // Host, URL and client id may name an environment variable (typedInput "env"), read now.
-      const config: Record<string, unknown> = { ...def };
       for (const key of ['host', 'url', 'clientId']) {
         if (config[`${key}Type`] === 'env' && typeof config[key] === 'string') config[key] = RED.util.evaluateNodeProperty(config[key], 'env', node, null);
       }

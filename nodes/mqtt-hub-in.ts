@@ -1,6 +1,7 @@
 // mqtt-hub-in: messages from a subscription (fixed, or driven by msg.action) on a shared connection.
 import { findConnection } from './lib/connection-node';
 import { InController, readInSettings } from './lib/in-controller';
+import { inMigrations, migrateConfig } from './lib/migrations';
 import type { Node, NodeAPI, NodeDef, NodeDone, NodeMessage, NodeSend } from './lib/node-red-types';
 import { showStatus } from './lib/status';
 
@@ -14,7 +15,7 @@ export = function (RED: NodeAPI): void {
       showStatus(RED, node, 'error', RED._('mqtt-hub.status.noConnection'));
       return;
     }
-    const controller = new InController(RED, node, connection.controller, readInSettings(def));
+    const controller = new InController(RED, node, connection.controller, readInSettings(migrateConfig(def, inMigrations).config));
     const started = controller.start();
     node.on('input', (msg: NodeMessage, send: NodeSend, done: NodeDone) => {
       if (!started) return done(new Error(RED._('mqtt-hub.errors.invalidTopicFilter', { topic: String(def.topic ?? '') })));

@@ -1,6 +1,7 @@
 // mqtt-hub-out: publishes each msg on a shared connection; done() once the QoS flow completes.
 import { findConnection } from './lib/connection-node';
 import type { Node, NodeAPI, NodeDef, NodeDone, NodeMessage, NodeSend } from './lib/node-red-types';
+import { migrateConfig, outMigrations } from './lib/migrations';
 import { OutController, readOutSettings } from './lib/out-controller';
 import { showStatus } from './lib/status';
 
@@ -16,7 +17,7 @@ export = function (RED: NodeAPI): void {
     }
     let controller: OutController;
     try {
-      controller = new OutController(RED, node, connection.controller, readOutSettings(def));
+      controller = new OutController(RED, node, connection.controller, readOutSettings(migrateConfig(def, outMigrations).config));
     } catch (err) {
       node.error(RED._('mqtt-hub.errors.badSettings', { error: (err as Error).message }));
       showStatus(RED, node, 'error', RED._('mqtt-hub.status.badSettings'));

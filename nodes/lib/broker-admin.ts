@@ -2,10 +2,9 @@
 // (which adminAuth's read-only users have); acting on a broker needs 'mqtt-hub.write'.
 import { importMosquittoConf } from './broker-import';
 import { BrokerMonitor } from './broker-monitor';
-import { disconnectClient } from './engine';
+import { disconnectClient, validateTopicName } from './engine';
 import { payloadToBuffer } from './message-convert';
 import type { AdminRequest, AdminResponse, NodeAPI } from './node-red-types';
-import { isValidTopicName } from './topic-filter';
 
 const monitors = new Map<string, BrokerMonitor>();
 
@@ -70,7 +69,7 @@ export function registerBrokerAdmin(RED: NodeAPI): void {
     const monitor = running(req, res);
     if (!monitor) return;
     const topic = req.query.topic;
-    if (typeof topic !== 'string' || !isValidTopicName(topic)) return fail(res, 400, 'badTopic', { topic: String(topic ?? '') });
+    if (typeof topic !== 'string' || !validateTopicName(topic)) return fail(res, 400, 'badTopic', { topic: String(topic ?? '') });
     // An empty retained message removes the stored one [MQTT-3.3.1-10]; subscribers see it too, as from any client.
     monitor.engine!.publish({ topic, payload: Buffer.alloc(0), qos: 0, retain: true }).then(
       () => {
@@ -95,7 +94,7 @@ export function registerBrokerAdmin(RED: NodeAPI): void {
     const monitor = running(req, res);
     if (!monitor) return;
     const body = (req.body ?? {}) as { topic?: unknown; payload?: unknown; qos?: unknown; retain?: unknown };
-    if (typeof body.topic !== 'string' || !isValidTopicName(body.topic)) return fail(res, 400, 'badTopic', { topic: String(body.topic ?? '') });
+    if (typeof body.topic !== 'string' || !validateTopicName(body.topic)) return fail(res, 400, 'badTopic', { topic: String(body.topic ?? '') });
     const qos = Number(body.qos ?? 0);
     if (qos !== 0 && qos !== 1 && qos !== 2) return fail(res, 400, 'badQos');
     monitor.engine!.publish({ topic: body.topic, payload: payloadToBuffer(body.payload ?? ''), qos, retain: body.retain === true || body.retain === 'true' }).then(

@@ -3,23 +3,19 @@
 // counted per filter, and a node that closes for a redeploy keeps its filter for a moment so that
 // the same node coming back with the same filter costs no UNSUBSCRIBE/SUBSCRIBE. A full deploy hands
 // the whole controller, client and table, to the config node's successor (connection-handover.ts).
+// Its lifecycle is one ConnectionPhase (connection-phase.ts), changed only through `enter`.
 import type { ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket, QoS } from '../../src/codec/types';
-import {
-  applyBrokerOverrides,
-  connectProperties,
-  serverUrl,
-  willMessage,
-  type ConnectionSettings,
-  type LifecycleMessage,
-} from './connection-settings';
+import { applyBrokerOverrides, serverUrl, type ConnectionSettings, type LifecycleMessage } from './connection-settings';
 import { brokerEndpoint, watchBroker } from './broker-registry';
-import { connectClient, type ClientOptions, type EngineClient } from './engine';
+import { brokerNodeUrl, clientOptionsFor, endClient, grantedCodes, publishLifecycle, shortError, withTimeout } from './connection-client';
+import { assertPhaseTransition, ConnectionPhase, isClosing, isLive, linkStateOf } from './connection-phase';
+import { connectClient, validateTopicFilter, validateTopicName, type EngineClient } from './engine';
 import { buildPublishProperties, type PublishFields } from './message-convert';
 import { describePacket } from './packet-text';
-import type { Node, NodeAPI, TlsConfigNode } from './node-red-types';
+import type { Node, NodeAPI } from './node-red-types';
 import type { LinkState } from './status';
 import { SubscriptionTable, type DeliveryHandler, type SubscriptionRequest } from './subscription-table';
-import { isValidTopicFilter, isValidTopicName } from './topic-filter';
+import { TakeoverWatch } from './takeover-watch';
 
 /** An in or out node using the connection. */
 export interface ConnectionUser {
@@ -38,32 +34,32 @@ export class ConnectionError extends Error {
 const REDEPLOY_GRACE_MS = 3000;
 /** How long close and end get before the socket is destroyed (well inside Node-RED's 15 s). */
 const END_TIMEOUT_MS = 2000;
-/** A connection cut this soon after CONNACK counts towards takeover-loop detection. */
-const SHORT_LIVED_MS = 10_000;
 const REASON_SESSION_TAKEN_OVER = 0x8e;
 
+type FirstResult = (err?: Error) => void;
+
 export class ConnectionController {
-  private client: EngineClient | null = null;
-  private state: LinkState = 'idle';
+  private phase = ConnectionPhase.Idle;
+  /** The status detail shown with the phase (a reason, an error code). */
   private detail: string | undefined;
+  /** The client, from Connecting until the end of Ending or Closing. */
+  private client: EngineClient | null = null;
+  /** While Ending or Closing: resolves when the client's close message has gone (or timed out). */
+  private ending: Promise<void> | null = null;
+  /** While AwaitingBroker: who hears the outcome of the first dial (a `connect` action). */
+  private awaitingBrokerResult: FirstResult | undefined;
   private readonly users = new Map<string, ConnectionUser>();
   private readonly table = new SubscriptionTable();
   private readonly connectListeners = new Set<() => void>();
   private settings: ConnectionSettings;
   private graceTimer: NodeJS.Timeout | null = null;
   private stopWatchingBroker: (() => void) | null = null;
-  /** A start waiting for the broker node to listen (broker-node mode). */
-  private awaitingBroker: { firstResult?: (err?: Error) => void } | null = null;
-  private closed = false;
-  /** Set by a dynamic `disconnect`: stay down until a `connect` action. */
-  private heldDown = false;
-  private identifiersAvailable = true;
-  private connectedAt = 0;
-  private shortLivedConnections = 0;
-  private takeoverWarned = false;
+  /** The server's last CONNACK: what it offers (Subscription Identifiers). */
+  private connack: ConnackPacket | null = null;
+  private readonly takeover = new TakeoverWatch(() => this.node.warn(this.RED._('mqtt-hub.errors.takeoverLoop', { clientId: this.settings.clientId })));
   private lastLoggedError = '';
-  /** A `connect` action changed the settings: they no longer match the config node's. */
-  private overridden = false;
+  /** What `connect` actions changed in the settings: they no longer match the config node's. */
+  private overrides: Record<string, unknown> | null = null;
   /** The URL the current client dials (for log lines). */
   private currentUrl = '';
   /** Why the current connection ended, as the disconnect log line says it; set by DISCONNECT or an error. */
@@ -80,11 +76,20 @@ export class ConnectionController {
   }
 
   get linkState(): LinkState {
-    return this.state;
+    return linkStateOf(this.phase);
+  }
+
+  get connectionPhase(): ConnectionPhase {
+    return this.phase;
   }
 
   get connected(): boolean {
-    return this.state === 'connected';
+    return this.phase === ConnectionPhase.Connected;
+  }
+
+  /** Whether the server accepts Subscription Identifiers (5.0 CONNACK; absent means yes) [MQTT-3.2.2.3.12]. */
+  private get identifiersAvailable(): boolean {
+    return this.connack?.properties?.subscriptionIdentifiersAvailable !== 0;
   }
 
   get v5(): boolean {
@@ -100,7 +105,7 @@ export class ConnectionController {
    * server that outlives the deploy (a broker node restarts with it, so its clients reconnect anyway).
    */
   get canHandOver(): boolean {
-    return !this.closed && !!this.client && !this.heldDown && !this.overridden && this.settings.serverType !== 'broker-node';
+    return isLive(this.phase) && this.overrides === null && this.settings.serverType !== 'broker-node';
   }
 
   /** A new config node with the same id and settings takes this controller over: logs go to it now. */
@@ -111,8 +116,8 @@ export class ConnectionController {
   register(user: ConnectionUser): void {
     // A pending grace sweep stays: it drops only what the returning nodes do not subscribe again.
     this.users.set(user.id, user);
-    user.linkStateChanged(this.state === 'idle' ? 'disconnected' : this.state, this.detail);
-    if (this.users.size === 1 && !this.client && this.settings.autoConnect && !this.heldDown) this.start();
+    user.linkStateChanged(shownToUsers(this.linkState), this.detail);
+    if (this.users.size === 1 && (this.phase === ConnectionPhase.Idle || this.phase === ConnectionPhase.Failed) && this.settings.autoConnect) this.start();
   }
 
   /**
@@ -133,7 +138,7 @@ export class ConnectionController {
 
   /** Subscribes `ref` to `filter`; a SUBSCRIBE goes out only when the server's view must change. */
   async subscribe(ref: string, filter: string, request: SubscriptionRequest, handler: DeliveryHandler): Promise<void> {
-    if (!isValidTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: filter }));
+    if (typeof filter !== 'string' || !validateTopicFilter(filter)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: filter }));
     const entry = this.table.add(ref, filter, request, handler);
     if (this.client && this.connected && this.table.needsSubscribe(entry)) await this.sendSubscribe(entry.filter);
   }
@@ -147,7 +152,7 @@ export class ConnectionController {
 
   /** Publishes with the connection's user properties under the caller's layers (later wins per key). */
   async publish(topic: string, payload: Buffer, qos: QoS, retain: boolean, ...layers: PublishFields[]): Promise<void> {
-    if (!isValidTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
+    if (typeof topic !== 'string' || !validateTopicName(topic)) throw new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(topic) }));
     if (!this.client || !this.connected) throw new ConnectionError('NOT_CONNECTED', this.RED._('mqtt-hub.errors.notConnected'));
     const properties = this.v5 ? buildPublishProperties({ userProperties: this.settings.publishUserProperties }, ...layers) : undefined;
     await this.client.publish(topic, payload, { qos, retain, properties });
@@ -161,16 +166,15 @@ export class ConnectionController {
 
   /** The dynamic `connect` action: resolves once connected, or fails if the first attempt fails. */
   async connectAction(overrides: Record<string, unknown> | null): Promise<void> {
-    if (this.client && (this.state === 'connected' || this.state === 'connecting')) {
+    if (this.phase === ConnectionPhase.Connected || this.phase === ConnectionPhase.Connecting) {
       if (!overrides) return;
       if (!overrides.force) throw new ConnectionError('ALREADY_CONNECTED', this.RED._('mqtt-hub.errors.alreadyConnected'));
-      await this.stop();
+      await this.stop(ConnectionPhase.Idle);
     }
     if (overrides) {
       this.settings = applyBrokerOverrides(this.settings, overrides);
-      this.overridden = true;
+      this.overrides = { ...this.overrides, ...overrides };
     }
-    this.heldDown = false;
     await new Promise<void>((resolve, reject) => {
       this.start((err) => (err ? reject(err) : resolve()));
     });
@@ -178,8 +182,7 @@ export class ConnectionController {
 
   /** The dynamic `disconnect` action: stays disconnected until a `connect` action. */
   async disconnectAction(): Promise<void> {
-    this.heldDown = true;
-    await this.stop();
+    await this.stop(ConnectionPhase.HeldDown);
   }
 
   private unwatchBrokerNode(): void {
@@ -189,20 +192,19 @@ export class ConnectionController {
 
   /** The config node closes: no more reconnects, the close message, a clean DISCONNECT, no timers left. */
   async close(): Promise<void> {
-    this.closed = true;
     this.cancelGrace();
     this.unwatchBrokerNode();
-    await this.stop();
+    await this.stop(ConnectionPhase.Closed);
     this.users.clear();
     this.connectListeners.clear();
   }
 
   private async disconnect(): Promise<void> {
-    await this.stop();
+    await this.stop(ConnectionPhase.Idle);
   }
 
   private scheduleGrace(): void {
-    if (this.closed) return; // the config node closed first: nothing is left to keep
+    if (isClosing(this.phase)) return; // the config node closed first: nothing is left to keep
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(() => {
       this.graceTimer = null;
@@ -224,10 +226,17 @@ export class ConnectionController {
     if (this.users.size === 0) await this.disconnect();
   }
 
-  private setState(state: LinkState, detail?: string): void {
-    this.state = state;
+  /**
+   * The one place the phase changes: the transition is checked, then the nodes are told what it shows.
+   * Ending and Closing change nothing visible: the status stays until the client is gone.
+   */
+  private enter(phase: ConnectionPhase, detail?: string): void {
+    assertPhaseTransition(this.phase, phase);
+    this.phase = phase;
+    if (phase === ConnectionPhase.Ending || phase === ConnectionPhase.Closing) return;
     this.detail = detail;
-    for (const user of this.users.values()) user.linkStateChanged(state === 'idle' ? 'disconnected' : state, detail);
+    const shown = shownToUsers(linkStateOf(phase));
+    for (const user of this.users.values()) user.linkStateChanged(shown, detail);
   }
 
   private describeServer(): string {
@@ -236,18 +245,25 @@ export class ConnectionController {
   }
 
   /** Opens the client; `firstResult` hears the outcome of the first attempt (for the connect action). */
-  private start(firstResult?: (err?: Error) => void): void {
-    if (this.closed || this.client) {
-      firstResult?.(this.closed ? new ConnectionError('CLOSED', this.RED._('mqtt-hub.errors.connectionClosed')) : undefined);
+  private start(firstResult?: FirstResult): void {
+    if (isClosing(this.phase)) {
+      firstResult?.(new ConnectionError('CLOSED', this.RED._('mqtt-hub.errors.connectionClosed')));
       return;
     }
-    this.setState('connecting');
+    if (this.client) {
+      firstResult?.(); // a client is there already (live or ending)
+      return;
+    }
     const predecessor = this.predecessorEnded;
     if (predecessor) {
       this.predecessorEnded = null;
+      this.enter(ConnectionPhase.AwaitingPredecessor);
       void predecessor.then(() => {
         // Meanwhile a disconnect action or the last user leaving may have said to stay down.
-        if (!firstResult && (this.heldDown || this.users.size === 0)) return this.setState('idle');
+        if (!firstResult && !isClosing(this.phase) && (this.phase === ConnectionPhase.HeldDown || this.users.size === 0)) {
+          if (this.phase === ConnectionPhase.AwaitingPredecessor) this.enter(ConnectionPhase.Idle);
+          return;
+        }
         this.start(firstResult);
       });
       return;
@@ -257,7 +273,8 @@ export class ConnectionController {
       const endpoint = brokerEndpoint(this.settings.brokerNode);
       if (!endpoint) {
         // The broker node has not started listening yet: wait for it rather than fail a first dial.
-        this.awaitingBroker = { firstResult };
+        this.enter(ConnectionPhase.AwaitingBroker);
+        this.awaitingBrokerResult = firstResult;
         return;
       }
       this.open(brokerNodeUrl(endpoint), firstResult);
@@ -273,53 +290,25 @@ export class ConnectionController {
   private watchBrokerNode(): void {
     if (this.stopWatchingBroker) return;
     this.stopWatchingBroker = watchBroker(this.settings.brokerNode, (endpoint) => {
-      if (!endpoint || this.closed || this.heldDown || this.settings.serverType !== 'broker-node') return;
-      if (!this.client) {
-        const waiting = this.awaitingBroker;
-        this.awaitingBroker = null;
-        if (waiting) this.start(waiting.firstResult);
+      if (!endpoint || this.settings.serverType !== 'broker-node') return;
+      if (this.phase === ConnectionPhase.AwaitingBroker) {
+        const firstResult = this.awaitingBrokerResult;
+        this.awaitingBrokerResult = undefined;
+        this.start(firstResult);
         return;
       }
-      if (brokerNodeUrl(endpoint) !== this.currentUrl) void this.stop().then(() => this.start());
+      // A stop under way, a disconnect action or the close decides; a live client follows the move.
+      if (isLive(this.phase) && brokerNodeUrl(endpoint) !== this.currentUrl) void this.stop(ConnectionPhase.Idle).then(() => this.start());
     });
   }
 
-  private clientOptions(url: string): ClientOptions {
-    const s = this.settings;
-    const opts: ClientOptions = {
-      clientId: s.clientId || `nodered_${this.RED.util.generateId().slice(0, 12)}`,
-      protocolVersion: s.protocolVersion,
-      keepalive: s.keepalive,
-      clean: s.cleanStart,
-      reconnectPeriod: s.reconnectPeriod,
-      reconnectPeriodMax: Math.max(s.reconnectPeriod, 30_000),
-      connectTimeout: s.connectTimeout,
-      // Subscriptions are this controller's to restore: it knows which nodes still want them.
-      resubscribe: false,
-      properties: connectProperties(s),
-      will: willMessage(s),
-    };
-    if (s.username) opts.username = s.username;
-    if (s.password) opts.password = Buffer.from(s.password);
-    const secure = /^(mqtts|wss):/i.test(url);
-    if (secure) {
-      const tlsNode = s.tlsConfig ? (this.RED.nodes.getNode(s.tlsConfig) as TlsConfigNode | null) : null;
-      // The tls-config node has already logged why its files could not be read.
-      if (tlsNode && tlsNode.valid === false) throw new Error(this.RED._('mqtt-hub.errors.tlsInvalid'));
-      if (tlsNode) tlsNode.addTLSOptions(opts as Record<string, unknown>);
-      else this.node.warn(this.RED._('mqtt-hub.errors.tlsWithoutSettings', { url }));
-      // Verify the server unless the tls-config node says otherwise.
-      if (opts.rejectUnauthorized === undefined) opts.rejectUnauthorized = true;
-    }
-    return opts;
-  }
-
-  private open(url: string, firstResult?: (err?: Error) => void): void {
+  private open(url: string, firstResult?: FirstResult): void {
+    this.enter(ConnectionPhase.Connecting);
     let client: EngineClient;
     try {
-      client = connectClient(url, this.clientOptions(url));
+      client = connectClient(url, clientOptionsFor(this.RED, this.node, this.settings, url));
     } catch (err) {
-      this.setState('error', (err as Error).message);
+      this.enter(ConnectionPhase.Failed, (err as Error).message);
       this.node.error(this.RED._('mqtt-hub.errors.connectFailed', { server: url, error: (err as Error).message }));
       firstResult?.(err as Error);
       return;
@@ -341,12 +330,12 @@ export class ConnectionController {
       if (client === this.client) this.table.dispatch(packet, this.v5 && this.identifiersAvailable);
     });
     client.on('reconnect', () => {
-      if (client === this.client) this.setState('connecting');
+      if (client === this.client && isLive(this.phase)) this.enter(ConnectionPhase.Connecting);
     });
     client.on('disconnect', (packet: DisconnectPacket) => {
       if (client !== this.client) return;
       const reason = packet?.reasonCode ?? 0;
-      if (reason === REASON_SESSION_TAKEN_OVER) this.warnTakeover();
+      if (reason === REASON_SESSION_TAKEN_OVER) this.takeover.takenOver();
       const reasonString = packet?.properties?.reasonString;
       this.closeReason = this.RED._('mqtt-hub.state.serverSentDisconnect', { reasonCode: `0x${reason.toString(16).padStart(2, '0')}`, reasonString: reasonString ?? '' }).trim();
       this.node.log(this.RED._('mqtt-hub.state.serverDisconnected', { server: this.describeServer(), reasonCode: reason, reasonString: reasonString ?? '' }));
@@ -357,50 +346,42 @@ export class ConnectionController {
       if (client !== this.client) return;
       if (!this.closeReason) this.closeReason = err.message;
       this.logError(err);
-      if (!this.connected) this.setState('disconnected', shortError(err));
+      if (this.phase === ConnectionPhase.Connecting || this.phase === ConnectionPhase.Disconnected) this.enter(ConnectionPhase.Disconnected, shortError(err));
       settle(err);
     });
   }
 
-  private onConnected(client: EngineClient, connack: ConnackPacket, settle: (err?: Error) => void): void {
+  private onConnected(client: EngineClient, connack: ConnackPacket, settle: FirstResult): void {
     if (client !== this.client) return;
-    this.connectedAt = Date.now();
+    if (this.phase !== ConnectionPhase.Connecting && this.phase !== ConnectionPhase.Disconnected) {
+      settle(); // connected while ending: the stop under way decides what follows
+      return;
+    }
+    this.takeover.connected(Date.now());
     this.lastLoggedError = '';
     this.closeReason = '';
+    this.connack = connack ?? null;
     const props: Properties = connack?.properties ?? {};
-    this.identifiersAvailable = props.subscriptionIdentifiersAvailable !== 0;
     if (props.assignedClientIdentifier) this.settings = { ...this.settings, clientId: props.assignedClientIdentifier };
-    this.setState('connected');
+    this.enter(ConnectionPhase.Connected);
     this.node.log(this.RED._('mqtt-hub.state.connected', { server: this.describeServer() }));
     // Without a kept session the server knows none of our filters [MQTT-3.2.2-2]: send them all again.
     if (!connack?.sessionPresent) this.table.forgetSent();
     for (const entry of this.table.all()) {
       if (this.table.needsSubscribe(entry)) void this.sendSubscribe(entry.filter);
     }
-    if (this.settings.birth) void this.sendLifecycle(this.settings.birth);
+    if (this.settings.birth) void this.sendLifecycle(client, this.settings.birth);
     for (const listener of [...this.connectListeners]) listener();
     settle();
   }
 
   private onClosed(client: EngineClient): void {
-    if (client !== this.client || this.state === 'disconnected' || this.state === 'idle') return;
-    if (this.state === 'connected') {
+    if (client !== this.client || (this.phase !== ConnectionPhase.Connecting && this.phase !== ConnectionPhase.Connected)) return;
+    if (this.phase === ConnectionPhase.Connected) {
       this.node.log(this.RED._('mqtt-hub.state.disconnected', { server: this.describeServer(), reason: this.closeReason || this.RED._('mqtt-hub.state.connectionLost') }));
-      if (Date.now() - this.connectedAt < SHORT_LIVED_MS) {
-        if (++this.shortLivedConnections >= 3) this.warnTakeover();
-      } else {
-        this.shortLivedConnections = 0;
-        this.takeoverWarned = false;
-      }
+      this.takeover.lost(Date.now());
     }
-    this.setState('disconnected', this.detail);
-  }
-
-  /** Another client with our id keeps taking the session over [MQTT-3.1.4-3]: say so once. */
-  private warnTakeover(): void {
-    if (this.takeoverWarned) return;
-    this.takeoverWarned = true;
-    this.node.warn(this.RED._('mqtt-hub.errors.takeoverLoop', { clientId: this.settings.clientId }));
+    this.enter(ConnectionPhase.Disconnected, this.detail);
   }
 
   private logError(err: Error): void {
@@ -430,75 +411,52 @@ export class ConnectionController {
     }
   }
 
-  private async sendLifecycle(message: LifecycleMessage): Promise<void> {
-    try {
-      await this.publish(message.topic, message.payload, message.qos, message.retain, lifecycleFields(message.properties));
-    } catch (err) {
-      this.logError(err as Error);
-    }
+  /** After a stop: Closed stays Closed, and a held-down connection stays down when only asked to rest. */
+  private rest(target: ConnectionPhase.Idle | ConnectionPhase.HeldDown | ConnectionPhase.Closed): void {
+    if (this.phase === ConnectionPhase.Closed) return;
+    if (target === ConnectionPhase.Idle && this.phase === ConnectionPhase.HeldDown) return;
+    this.enter(target);
   }
 
-  /** Ends the client: the close message first when connected, a DISCONNECT, the socket gone within END_TIMEOUT_MS. */
-  private async stop(): Promise<void> {
-    this.awaitingBroker = null;
-    const client = this.client;
-    if (!client) {
-      this.setState('idle');
+  /** The birth or close message, on `client` (the close message goes while the phase is Ending). */
+  private async sendLifecycle(client: EngineClient, message: LifecycleMessage): Promise<void> {
+    if (!validateTopicName(message.topic)) return this.logError(new ConnectionError('INVALID_TOPIC', this.RED._('mqtt-hub.errors.invalidTopic', { topic: String(message.topic) })));
+    await publishLifecycle(client, message, this.v5, this.settings.publishUserProperties).catch((err: Error) => this.logError(err));
+  }
+
+  /**
+   * Ends the client and comes to rest in `target` (Idle, HeldDown or Closed): the close message first
+   * when connected, a DISCONNECT, the socket gone within END_TIMEOUT_MS.
+   */
+  private async stop(target: ConnectionPhase.Idle | ConnectionPhase.HeldDown | ConnectionPhase.Closed): Promise<void> {
+    this.awaitingBrokerResult = undefined;
+    if (this.ending) {
+      // Another stop is ending the client: a close turns it into the closing at once; rest after it.
+      if (target === ConnectionPhase.Closed && this.phase === ConnectionPhase.Ending) this.enter(ConnectionPhase.Closing);
+      await this.ending;
+      this.rest(target);
       return;
     }
-    if (this.connected && this.settings.close) {
-      await withTimeout(this.sendLifecycle(this.settings.close), END_TIMEOUT_MS);
+    const client = this.client;
+    if (!client) {
+      this.rest(target);
+      return;
     }
+    const wasConnected = this.connected;
+    this.enter(target === ConnectionPhase.Closed ? ConnectionPhase.Closing : ConnectionPhase.Ending);
+    const closeMessage = this.settings.close;
+    this.ending = wasConnected && closeMessage ? withTimeout(this.sendLifecycle(client, closeMessage), END_TIMEOUT_MS).then(() => undefined) : Promise.resolve();
+    await this.ending;
+    this.ending = null;
     this.client = null;
-    this.setState('idle');
+    this.rest(this.phase === ConnectionPhase.Closing ? ConnectionPhase.Closed : target);
     this.table.forgetSent();
-    const ended = await withTimeout(client.end().then(() => true, () => true), END_TIMEOUT_MS);
-    if (!ended) await client.end({ force: true }).catch(() => undefined);
-    client.removeAllListeners();
-    // The engine may still report a late error on its way down; nobody listens any more, so swallow it.
-    client.on('error', () => undefined);
+    await endClient(client, END_TIMEOUT_MS);
   }
 }
 
-/** Where to dial a broker node in this Node-RED: its own address, or loopback when it listens on all. */
-function brokerNodeUrl(endpoint: { host: string; port: number }): string {
-  const host = endpoint.host === '0.0.0.0' || endpoint.host === '::' || endpoint.host === '' ? '127.0.0.1' : endpoint.host;
-  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`;
+/** In and out nodes show a connection nobody is dialling as disconnected. */
+function shownToUsers(state: LinkState): LinkState {
+  return state === 'idle' ? 'disconnected' : state;
 }
 
-function lifecycleFields(props: Properties | undefined): PublishFields {
-  if (!props) return {};
-  const fields: PublishFields = {
-    responseTopic: props.responseTopic,
-    correlationData: props.correlationData,
-    contentType: props.contentType,
-    messageExpiryInterval: props.messageExpiryInterval,
-    payloadFormatIndicator: props.payloadFormatIndicator === undefined ? undefined : props.payloadFormatIndicator === 1,
-  };
-  if (props.userProperties) fields.userProperties = Object.fromEntries(props.userProperties);
-  return fields;
-}
-
-function grantedCodes(result: unknown): number[] {
-  if (Array.isArray(result)) return result.map((r) => (typeof r === 'number' ? r : Number((r as { reasonCode?: number; qos?: number }).reasonCode ?? (r as { qos?: number }).qos ?? 0)));
-  const r = result as { reasonCodes?: number[]; granted?: number[] } | undefined;
-  return r?.reasonCodes ?? r?.granted ?? [];
-}
-
-function shortError(err: Error): string {
-  const code = (err as { code?: string }).code;
-  return code && code !== 'TRANSPORT_ERROR' ? code : err.message.slice(0, 40);
-}
-
-/** Resolves with the promise's value, or `undefined` after `ms` (the timer never outlives it). */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

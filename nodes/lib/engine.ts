@@ -5,6 +5,7 @@ import { createBroker, type Broker, type BrokerOptions } from '../../src/broker'
 export { createSecurityHooks, WebSocketStream } from '../../src/broker';
 export { AclRules, AclFileError, PasswordFile, parsePasswordHash, burnVerifyTime, verifyPassword } from '../../src/auth';
 export { DiskStore } from '../../src/persistence';
+export { SubscriptionTree, validateTopicFilter, validateTopicName, type MatchVisitor, type SharedGroup } from '../../src/topics';
 export { createBridge, resolveBridgeOptions, type Bridge, type BridgeOptions, type BridgeTlsOptions, type BridgeTopic, type RestartTimeout } from '../../src/bridge';
 export { parseMosquittoConf, type ConfDiagnostic, type MosquittoConf } from '../../src/cli/mosquitto-conf';
 

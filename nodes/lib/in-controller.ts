@@ -5,8 +5,8 @@ import type { ConnectionController, ConnectionUser } from './connection-controll
 import { messageFromPublish, parseBool, parseIntSetting, parseQos, PayloadConversionError, type OutputType } from './message-convert';
 import type { Node, NodeAPI, NodeDone, NodeMessage, NodeSend } from './node-red-types';
 import { showStatus, type LinkState } from './status';
+import { validateTopicFilter } from './engine';
 import type { SubscriptionRequest } from './subscription-table';
-import { isValidTopicFilter } from './topic-filter';
 
 export interface InSettings {
   topic: string;
@@ -59,7 +59,7 @@ export class InController implements ConnectionUser {
 
   /** Registers with the connection and, unless dynamic, subscribes; false when the settings are unusable. */
   start(): boolean {
-    if (!this.settings.dynamic && !isValidTopicFilter(this.settings.topic)) {
+    if (!this.settings.dynamic && !validateTopicFilter(this.settings.topic)) {
       this.node.error(this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: this.settings.topic }));
       showStatus(this.RED, this.node, 'error', this.RED._('mqtt-hub.status.badTopic'));
       return false;
@@ -132,7 +132,7 @@ export class InController implements ConnectionUser {
     }
     return list.map((item: unknown) => {
       const o = (typeof item === 'string' ? { topic: item } : item) as Record<string, unknown> | null;
-      if (!o || typeof o.topic !== 'string' || !isValidTopicFilter(o.topic)) {
+      if (!o || typeof o.topic !== 'string' || !validateTopicFilter(o.topic)) {
         throw new Error(this.RED._('mqtt-hub.errors.invalidTopicFilter', { topic: String(o?.topic ?? item) }));
       }
       if (forUnsubscribe) return { topic: o.topic, qos: 0 as QoS };

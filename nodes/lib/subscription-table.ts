@@ -1,9 +1,11 @@
 // Which node wants which topic filter on one connection. One SUBSCRIBE per filter whatever the number
 // of nodes using it, one delivery per node whatever the number of its filters that match, and a
 // node's filter kept for a moment after the node closes, so a redeploy that re-registers the same
-// filter does not unsubscribe and resubscribe (and retained messages do not fire again).
+// filter does not unsubscribe and resubscribe (and retained messages do not fire again). Deliveries
+// are matched through the engine's subscription tree, one tree key per filter, so a message costs the
+// branches its topic can match rather than a look at every filter.
 import type { PublishPacket, QoS } from '../../src/codec/types';
-import { topicMatches } from './topic-filter';
+import { SubscriptionTree, type MatchVisitor, type SharedGroup } from './engine';
 
 export interface SubscriptionRequest {
   qos: QoS;
@@ -42,7 +44,17 @@ function sameRequest(a: SubscriptionRequest | null, b: SubscriptionRequest): boo
 
 export class SubscriptionTable {
   private readonly entries = new Map<string, FilterEntry>();
+  /** The same entries by filter; a `$share/{name}/{filter}` entry is the one member of its group. */
+  private readonly tree = new SubscriptionTree<FilterEntry>();
   private nextIdentifier = 1;
+  /** The entries one delivery matches; reused, so matching allocates no array per message. */
+  private readonly matched: FilterEntry[] = [];
+  private readonly collect: MatchVisitor<FilterEntry> = {
+    subscriber: (entry) => void this.matched.push(entry),
+    // The server chose this client for the group's message (section 4.8.2): every node here on that
+    // shared subscription gets it, so no member is picked.
+    shared: (group: SharedGroup<FilterEntry>) => void this.matched.push(...group.members),
+  };
 
   /** Adds or replaces `ref`'s subscription to `filter`; returns the entry. */
   add(ref: string, filter: string, request: SubscriptionRequest, handler: DeliveryHandler): FilterEntry {
@@ -50,6 +62,7 @@ export class SubscriptionTable {
     if (!entry) {
       entry = { filter, subscriptionIdentifier: this.nextIdentifier++, users: new Map(), sent: null };
       this.entries.set(filter, entry);
+      this.tree.add(filter, filter, entry);
     }
     entry.users.set(ref, { request, handler, parked: false });
     return entry;
@@ -61,7 +74,7 @@ export class SubscriptionTable {
     if (!entry) return false;
     entry.users.delete(ref);
     if (entry.users.size > 0) return false;
-    this.entries.delete(filter);
+    this.drop(filter);
     return true;
   }
 
@@ -79,11 +92,16 @@ export class SubscriptionTable {
     for (const entry of [...this.entries.values()]) {
       for (const [ref, sub] of entry.users) if (sub.parked) entry.users.delete(ref);
       if (entry.users.size === 0) {
-        this.entries.delete(entry.filter);
+        this.drop(entry.filter);
         empty.push(entry.filter);
       }
     }
     return empty;
+  }
+
+  private drop(filter: string): void {
+    this.entries.delete(filter);
+    this.tree.remove(filter, filter);
   }
 
   hasParked(): boolean {
@@ -126,18 +144,24 @@ export class SubscriptionTable {
    * Hands a delivery to each node once. A node whose several filters match is served through the filter
    * with the lowest identifier; when the server names the matching subscriptions [MQTT-3.3.4-3], a copy
    * that does not name that filter is another copy of the same message and is skipped [MQTT-3.3.4-2].
+   * Filters starting with a wildcard do not match `$` topics [MQTT-4.7.2-1] (the tree's rule).
    */
   dispatch(packet: PublishPacket, identifiersAvailable: boolean): number {
     const ids = identifiersAvailable ? packet.properties?.subscriptionIdentifiers : undefined;
+    const matched = this.matched;
+    matched.length = 0;
+    this.tree.match(packet.topic, this.collect);
+    // in subscription order, as the nodes subscribed, whatever order the tree visits its branches in
+    if (matched.length > 1) matched.sort((a, b) => a.subscriptionIdentifier - b.subscriptionIdentifier);
     const chosen = new Map<string, { entry: FilterEntry; sub: NodeSubscription }>();
-    for (const entry of this.entries.values()) {
-      if (!topicMatches(entry.filter, packet.topic)) continue;
+    for (const entry of matched) {
       for (const [ref, sub] of entry.users) {
         if (sub.parked) continue;
         const prev = chosen.get(ref);
         if (!prev || entry.subscriptionIdentifier < prev.entry.subscriptionIdentifier) chosen.set(ref, { entry, sub });
       }
     }
+    matched.length = 0;
     let delivered = 0;
     for (const { entry, sub } of chosen.values()) {
       if (ids && ids.length && !ids.includes(entry.subscriptionIdentifier)) continue;

@@ -5,7 +5,7 @@
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when a listener or the persistence store cannot open (e.g.
 // the port is in use), 3 for a bad command line or configuration (as Mosquitto does for configuration
 // errors; a password_file or acl_file that cannot be loaded is one).
-import { createBroker, type BrokerLogger, type BrokerOptions, type ListenerOptions } from '../broker';
+import { createBroker, type BrokerLogger, type BrokerOptions } from '../broker';
 import { timestamp } from '../broker/packet-log';
 import { attachBrokerLog } from './broker-log';
 import { formatDiagnostic, loadMosquittoConf, type MosquittoConf } from './mosquitto-conf';
@@ -14,20 +14,10 @@ import type { DiskStore } from '../persistence';
 import { openPersistence, persistenceWhere } from './conf/persistence';
 import { loadConfSecurity } from './conf/security';
 import { reloadConf } from './conf/reload';
+import { parseBrokerArgs, resolveListeners, USAGE, UsageError, type BrokerArgs } from './broker-args';
 
 import { packageVersion } from './main';
 
-export const USAGE = `mqtt-hub broker is an MQTT v5.0/v3.1.1/v3.1 broker.
-
-Usage: mqtt-hub broker [-c config_file] [--host address] [-p port] [-v]
-
- -c, --config-file : read mosquitto.conf-style configuration from a file.
- --host            : address to listen on (default 127.0.0.1; configured listeners
-                     without an address listen on every interface).
- -p, --port        : port to listen on (default 1883).
- -v, --verbose     : log every packet in and out, as mosquitto -v does.
- -h, --help        : display this message.
-`;
 
 export interface BrokerCliIo {
   out(text: string): void;
@@ -54,77 +44,6 @@ const defaultIo: BrokerCliIo = {
     return () => process.off('SIGHUP', handler);
   },
 };
-
-export interface BrokerArgs {
-  configFile?: string;
-  host?: string;
-  port?: number;
-  verbose: boolean;
-  help: boolean;
-}
-
-export class UsageError extends Error {}
-
-export function parseBrokerArgs(argv: string[]): BrokerArgs {
-  const args: BrokerArgs = { verbose: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`Error: ${a} argument given but no value specified.`);
-      return v;
-    };
-    switch (a) {
-      case '-c':
-      case '--config-file':
-        args.configFile = value();
-        break;
-      case '--host':
-        args.host = value();
-        break;
-      case '-p':
-      case '--port': {
-        const v = value();
-        const port = Number(v);
-        if (!/^\d+$/.test(v) || port > 65535) throw new UsageError(`Error: Invalid port given: ${v}`);
-        args.port = port;
-        break;
-      }
-      case '-v':
-      case '--verbose':
-        args.verbose = true;
-        break;
-      case '-h':
-      case '--help':
-        args.help = true;
-        break;
-      default:
-        throw new UsageError(`Error: Unknown option '${a}'.`);
-    }
-  }
-  return args;
-}
-
-/**
- * Listeners from the configuration and the command line: --host/--port set the default listener
- * (as `bind_address`/`port` would). A configured listener without a bind address listens on every
- * IPv4 interface, as Mosquitto's does; without any listener the broker listens on 127.0.0.1:1883,
- * loopback only, as Mosquitto 2 does.
- */
-export function resolveListeners(conf: MosquittoConf | undefined, args: BrokerArgs): ListenerOptions[] {
-  const listeners = (conf?.listeners ?? []).map((l) => ({ ...l, host: l.host ?? '0.0.0.0' }));
-  if (args.host !== undefined || args.port !== undefined) {
-    const fromConf = conf?.defaultListenerIndex;
-    if (fromConf !== undefined) {
-      const l = listeners[fromConf];
-      listeners[fromConf] = { ...l, host: args.host ?? l.host, port: args.port ?? l.port };
-    } else {
-      listeners.unshift({ host: args.host ?? '127.0.0.1', port: args.port ?? 1883 });
-    }
-  }
-  if (listeners.length === 0) listeners.push({ host: '127.0.0.1', port: 1883 });
-  return listeners;
-}
 
 export async function main(argv: string[], io: BrokerCliIo = defaultIo): Promise<number> {
   const log = (line: string): void => io.out(`${timestamp()}${line}\n`);

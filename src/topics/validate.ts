@@ -2,9 +2,20 @@
 
 const SHARE_PREFIX = '$share/';
 
-/** A topic name a PUBLISH may carry: not empty, no wildcards, no U+0000 [MQTT-4.7.3-1], [MQTT-4.7.3-2]. */
+/**
+ * A UTF-8 Encoded String holds at most 65,535 bytes (MQTT 5.0 section 1.5.4, 3.1.1 section 1.5.3). A
+ * UTF-16 code unit takes at most 3 bytes, so only strings over 21,845 units need counting.
+ */
+function tooLong(s: string): boolean {
+  return s.length > 21845 && Buffer.byteLength(s) > 65535;
+}
+
+/**
+ * A topic name a PUBLISH may carry: not empty, no wildcards, no U+0000 [MQTT-4.7.3-1], [MQTT-4.7.3-2],
+ * at most 65,535 bytes.
+ */
 export function validateTopicName(topic: string): boolean {
-  if (topic.length === 0) return false; // [MQTT-4.7.3-1]
+  if (topic.length === 0 || tooLong(topic)) return false; // [MQTT-4.7.3-1]
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     // '+' 0x2B, '#' 0x23: wildcards are only for filters [MQTT-3.3.2-2]; U+0000 [MQTT-4.7.3-2]
@@ -15,10 +26,11 @@ export function validateTopicName(topic: string): boolean {
 
 /**
  * A topic filter a SUBSCRIBE may carry: '#' alone and last [MQTT-4.7.1-2], '+' alone in its level
- * [MQTT-4.7.1-3], not empty [MQTT-4.7.3-1]; a shared subscription needs a share name without
- * wildcards or '/' and a valid filter after it [MQTT-4.8.2-1], [MQTT-4.8.2-2].
+ * [MQTT-4.7.1-3], not empty [MQTT-4.7.3-1], at most 65,535 bytes; a shared subscription needs a share
+ * name without wildcards or '/' and a valid filter after it [MQTT-4.8.2-1], [MQTT-4.8.2-2].
  */
 export function validateTopicFilter(filter: string): boolean {
+  if (tooLong(filter)) return false;
   if (filter.startsWith(SHARE_PREFIX)) {
     const shared = parseSharedSubscription(filter);
     if (shared === null) return false;

@@ -1,7 +1,7 @@
 // `mqtt-hub broker` command line and how it combines with mosquitto.conf listeners (pure functions).
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { parseBrokerArgs, resolveListeners, UsageError } from '../../src/cli/broker';
+import { parseBrokerArgs, resolveListeners, UsageError } from '../../src/cli/broker-args';
 import { parseMosquittoConf } from '../../src/cli/mosquitto-conf';
 
 describe('mqtt-hub broker arguments', () => {

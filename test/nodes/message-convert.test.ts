@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { PublishPacket } from '../../src/codec/types';
 import { buildPublishProperties, messageFromPublish, payloadToBuffer, PayloadConversionError } from '../../nodes/lib/message-convert';
-import { isValidTopicFilter, isValidTopicName, topicMatches } from '../../nodes/lib/topic-filter';
+import { validateTopicFilter, validateTopicName } from '../../nodes/lib/engine';
+import { topicMatchesFilter } from '../../src/topics';
 
 function publish(payload: Buffer | string, properties?: PublishPacket['properties']): PublishPacket {
   return { type: 'publish', topic: 't', payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: 1, retain: false, dup: false, packetId: 1, properties };
@@ -48,16 +49,19 @@ describe('message conversion', () => {
     assert.deepEqual(payloadToBuffer(new Uint8Array([1, 2])), Buffer.from([1, 2]));
   });
 
-  test('topic checks: wildcards [MQTT-4.7.1-1] [MQTT-4.7.1-2], shared subscriptions [MQTT-4.8.2-2], $ topics [MQTT-4.7.2-1]', () => {
-    for (const ok of ['a/b', '#', 'a/#', '+/b/+', '$share/g/a/#', '$SYS/#']) assert.ok(isValidTopicFilter(ok), ok);
-    for (const bad of ['', 'a/#/b', 'a#', 'a/b+', '$share/g', '$share//a', '$share/g+/a', 'a\u0000b']) assert.ok(!isValidTopicFilter(bad), bad);
-    assert.ok(isValidTopicName('a/b'));
-    assert.ok(!isValidTopicName('a/+'));
-    assert.ok(!isValidTopicName(''));
-    assert.ok(topicMatches('a/#', 'a'));
-    assert.ok(topicMatches('$share/g/a/+', 'a/b'));
-    assert.ok(!topicMatches('#', '$SYS/x'));
-    assert.ok(!topicMatches('+/x', '$SYS/x'));
-    assert.ok(topicMatches('$SYS/#', '$SYS/x'));
+  test('the nodes check topics with the engine\'s rules: wildcards [MQTT-4.7.1-2] [MQTT-4.7.1-3], shared subscriptions [MQTT-4.8.2-2], $ topics [MQTT-4.7.2-1], 65,535 bytes', () => {
+    for (const ok of ['a/b', '#', 'a/#', '+/b/+', '$share/g/a/#', '$SYS/#']) assert.ok(validateTopicFilter(ok), ok);
+    for (const bad of ['', 'a/#/b', 'a#', 'a/b+', '$share/g', '$share//a', '$share/g+/a', 'a\u0000b']) assert.ok(!validateTopicFilter(bad), bad);
+    assert.ok(validateTopicName('a/b'));
+    assert.ok(!validateTopicName('a/+'));
+    assert.ok(!validateTopicName(''));
+    // a UTF-8 string holds at most 65,535 bytes (section 1.5.4): 'é' is two bytes
+    assert.ok(validateTopicName('é'.repeat(32767) + 'a'));
+    assert.ok(!validateTopicName('é'.repeat(32768)));
+    assert.ok(!validateTopicFilter('é'.repeat(32768)));
+    assert.ok(topicMatchesFilter('a/#', 'a'));
+    assert.ok(!topicMatchesFilter('#', '$SYS/x'));
+    assert.ok(!topicMatchesFilter('+/x', '$SYS/x'));
+    assert.ok(topicMatchesFilter('$SYS/#', '$SYS/x'));
   });
 });

@@ -7,7 +7,7 @@
 // parsed is logged and the running configuration kept: a reload never stops the broker.
 import type { Broker, BrokerLogger, ListenerOptions } from '../../broker';
 import { formatDiagnostic, loadMosquittoConf } from '../mosquitto-conf';
-import { resolveListeners, type BrokerArgs } from '../broker';
+import { resolveListeners, type BrokerArgs } from '../broker-args';
 import type { PskFile } from '../../auth';
 import { loadConfSecurity } from './security';
 
