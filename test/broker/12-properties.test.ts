@@ -305,16 +305,17 @@ describe('12-properties MQTT 5.0', { timeout: 30_000 }, () => {
   });
 });
 
-describe('12-properties Receive Maximum of the server (receiveMaximum: 2)', { timeout: 30_000 }, () => {
-  const h = useBroker({ receiveMaximum: 2 });
-  test('[MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than the server\'s Receive Maximum: DISCONNECT 0x93', { skip: needsBrokerObject }, async () => {
+describe('12-properties Receive Maximum of the server (receiveMaximum: 2, maxQueuedMessages: 1)', { timeout: 30_000 }, () => {
+  // maxQueuedMessages is the room past the Receive Maximum (Mosquitto queues that many)
+  const h = useBroker({ receiveMaximum: 2, maxQueuedMessages: 1 });
+  test('[MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than the server\'s Receive Maximum and the room past it: DISCONNECT 0x93', { skip: needsBrokerObject }, async () => {
     const { client, connack } = await h.raw(5);
     assert.equal(connack.properties?.receiveMaximum, 2, 'advertised in CONNACK');
-    for (let id = 1; id <= 2; id++) {
+    for (let id = 1; id <= 3; id++) {
       client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: id });
       await client.expect('pubrec');
     }
-    client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: 3 });
+    client.send({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: 4 });
     const before = await client.closedByBroker();
     assert.deepEqual(before.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['disconnect', 0x93]]);
   });

@@ -34,7 +34,8 @@ function useEngine(options: BrokerOptions = {}) {
 }
 
 describe('engine 5.0: limits', () => {
-  const e = useEngine({ maxPacketSize: 1024, receiveMaximum: 2, topicAliasMaximum: 4 });
+  // maxQueuedMessages 1: one PUBLISH of room past the Receive Maximum, as Mosquitto queues one
+  const e = useEngine({ maxPacketSize: 1024, receiveMaximum: 2, maxQueuedMessages: 1, topicAliasMaximum: 4 });
 
   test('CONNACK advertises what the broker supports', async () => {
     const { connack } = await e.raw(5);
@@ -75,12 +76,12 @@ describe('engine 5.0: limits', () => {
     assert.deepEqual(reasons, ['too-large']);
   });
 
-  test('[MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum: DISCONNECT 0x93', async () => {
+  test('[MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum and the room past it: DISCONNECT 0x93', async () => {
     const { client } = await e.raw(5);
-    for (let id = 1; id <= 3; id++) client.send({ cmd: 'publish', topic: 'rm/t', payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
+    for (let id = 1; id <= 4; id++) client.send({ cmd: 'publish', topic: 'rm/t', payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
     const seen = await client.closedByBroker();
-    assert.deepEqual(seen.map((p) => p.cmd), ['pubrec', 'pubrec', 'disconnect']);
-    assert.equal((seen[2] as { reasonCode?: number }).reasonCode, 0x93);
+    assert.deepEqual(seen.map((p) => p.cmd), ['pubrec', 'pubrec', 'pubrec', 'disconnect']);
+    assert.equal((seen[3] as { reasonCode?: number }).reasonCode, 0x93);
   });
 
   test('[MQTT-4.3.3-10] a QoS 2 PUBLISH sent again before PUBREL is not delivered again', async () => {
