@@ -9,18 +9,7 @@ import * as net from 'node:net';
 import { useBroker } from './helpers/harness';
 import { uniqueId } from './helpers/raw-client';
 import { packet, str, u16 } from './helpers/bytes';
-
-/** A small seeded PRNG (mulberry32): the same garbage on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../persistence/helpers/workload';
 
 function garbage(random: () => number): Buffer {
   const b = Buffer.alloc(64 + Math.floor(random() * 193)); // 64..256 bytes

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt from 'mqtt';
 import { useBroker } from './helpers/harness';
+import { vbi } from './helpers/bytes';
 import { VERSIONS, versionName, startBroker as startTestBroker } from './helpers/broker';
 import { RawClient, uniqueId } from './helpers/raw-client';
 import { connectMqttJs } from './helpers/mqttjs';
@@ -27,16 +28,8 @@ const MiB = 1024 * 1024;
 
 /** The fixed header of a QoS 0 PUBLISH whose Remaining Length says `remaining`, with its topic. */
 function publishHeader(remaining: number, topic = 'big/t'): Buffer {
-  const vbi: number[] = [];
-  let n = remaining;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    vbi.push(b);
-  } while (n > 0);
   const t = Buffer.from(topic);
-  return Buffer.from([0x30, ...vbi, t.length >> 8, t.length & 0xff, ...t]);
+  return Buffer.from([0x30, ...vbi(remaining), t.length >> 8, t.length & 0xff, ...t]);
 }
 
 function rssKb(pid: number): number {
