@@ -5,7 +5,7 @@
 // mosquitto.conf usually lives; one that cannot be read is a warning naming it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AclRules, parseMosquittoConf, PasswordFile, parsePasswordHash, type BridgeOptions, type ConfDiagnostic } from './engine';
+import { AclRules, anonymousByDefault, parseMosquittoConf, PasswordFile, parsePasswordHash, type BridgeOptions, type ConfDiagnostic } from './engine';
 
 export interface ImportedUser {
   username: string;
@@ -290,7 +290,7 @@ export function importMosquittoConf(text: string, file = 'mosquitto.conf'): Impo
       warnings.push({ ...listenerWhere(used[1]), message: `the WebSocket listener's own security options (per_listener_settings true) are not imported: the node has one set for both ports, those of the listener on port ${form.port}` });
     }
   }
-  form.allowAnonymous = sec.allowAnonymous ?? !(sec.passwordFile || sec.aclFile);
+  form.allowAnonymous = sec.allowAnonymous ?? anonymousByDefault(conf, sec);
   if (sec.passwordFile) form.users = importUsers(sec.passwordFile.path, sec.passwordFile.where, warnings);
   if (sec.aclFile) {
     const { path: aclPath, where } = sec.aclFile;

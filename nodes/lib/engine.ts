@@ -8,6 +8,7 @@ export { DiskStore } from '../../src/persistence';
 export { SubscriptionTree, validateTopicFilter, validateTopicName, type MatchVisitor, type SharedGroup } from '../../src/topics';
 export { createBridge, resolveBridgeOptions, type Bridge, type BridgeOptions, type BridgeTlsOptions, type BridgeTopic, type RestartTimeout } from '../../src/bridge';
 export { parseMosquittoConf, type ConfDiagnostic, type MosquittoConf } from '../../src/cli/mosquitto-conf';
+export { anonymousByDefault } from '../../src/cli/conf/security';
 
 export type { ClientOptions } from '../../src/client';
 export type { BrokerOptions, ClientHandle, ClientInfo } from '../../src/broker';

@@ -12,12 +12,22 @@ import type { ConfSecurity, MosquittoConf } from '../mosquitto-conf';
 export type SecurityResult = { hooks: SecurityHooks | undefined; errors: ConfDiagnostic[] };
 
 /**
- * No security option at all: no hooks, every client is let in (the broker's behaviour before it had
- * any). Any of them: allow_anonymous defaults to false, as in Mosquitto 2.
+ * What allow_anonymous is when the file does not say, as in Mosquitto 2: false once the file defines a
+ * listener (`listener`, `port` or `bind_address`) or any security option; true only for a file that
+ * does neither, whose broker listens on the command line's port alone.
  */
-export function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): SecurityResult {
+export function anonymousByDefault(conf: MosquittoConf, security: ConfSecurity): boolean {
+  return conf.listeners.length === 0 && security.passwordFile === undefined && security.aclFile === undefined;
+}
+
+/**
+ * allow_anonymous true, stated or by default, and no other security option: no hooks, every client is
+ * let in. Otherwise the hooks, allow_anonymous false unless the file says true.
+ */
+export function loadSecurity(security: ConfSecurity, logger?: BrokerLogger, anonymousDefault = true): SecurityResult {
   const { passwordFile, aclFile } = security;
-  if (passwordFile === undefined && aclFile === undefined && security.allowAnonymous === undefined) return { hooks: undefined, errors: [] };
+  const allowAnonymous = security.allowAnonymous ?? anonymousDefault;
+  if (passwordFile === undefined && aclFile === undefined && allowAnonymous) return { hooks: undefined, errors: [] };
   const errors: ConfDiagnostic[] = [];
   let passwords: PasswordFile | undefined;
   let acl: AclRules | undefined;
@@ -39,7 +49,7 @@ export function loadSecurity(security: ConfSecurity, logger?: BrokerLogger): Sec
   const hooks = createSecurityHooks({
     ...(passwords ? { passwordFile: passwords } : {}),
     ...(acl ? { acl } : {}),
-    allowAnonymous: security.allowAnonymous ?? false,
+    allowAnonymous,
     // Mosquitto grants a filter the ACL allows in part and filters what it delivers.
     grantPartialSubscriptions: true,
     ...(logger ? { logger } : {}),
@@ -59,15 +69,13 @@ export interface ConfHooks {
 }
 
 export function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): ConfHooks {
-  const security = loadSecurity(conf.security, logger);
+  const security = loadSecurity(conf.security, logger, anonymousByDefault(conf, conf.security));
   const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), psk: conf.listeners.map(() => undefined), errors: security.errors };
   if (conf.listenerSecurity !== undefined) {
-    // per_listener_settings true: each listener gets its own hooks; as for the broker's, any security
-    // option anywhere makes a listener without its own refuse anonymous clients (Mosquitto 2)
-    const any = conf.listenerSecurity.some((s) => s.allowAnonymous !== undefined || s.passwordFile !== undefined || s.aclFile !== undefined);
+    // per_listener_settings true: each listener gets its own hooks, allow_anonymous false unless its own
+    // section says true (a file with listeners always has one: Mosquitto 2)
     for (const [i, own] of conf.listenerSecurity.entries()) {
-      const onlyKeys = Object.keys(own).every((k) => k === 'pskFile');
-      const loaded = loadSecurity(any && onlyKeys ? { ...own, allowAnonymous: false } : own, logger);
+      const loaded = loadSecurity(own, logger, anonymousByDefault(conf, own));
       result.errors.push(...loaded.errors);
       result.listeners[i] = loaded.hooks;
     }
