@@ -280,6 +280,9 @@ export class BrokerController {
       authenticate: (client, username, password) => this.login(client, username, password),
     };
     if (s.maxPacketSize > 0) options.maxPacketSize = s.maxPacketSize;
+    // Node-RED's own MQTT nodes (MQTT.js) keep to an advertised maximum: a larger publish fails in the
+    // flow that sent it, not as a disconnect and a re-send after every reconnect
+    options.advertiseMaximumPacketSize = true;
     if (s.messageSizeLimit > 0) options.messageSizeLimit = s.messageSizeLimit;
     if (s.acl) {
       // The users stay checked by authenticate() above; the ACL adds the publish, subscribe and read hooks.

@@ -66,7 +66,7 @@ export class BrokerCore extends EventEmitter<BrokerEvents> {
       topicAliasMaximum: o.topicAliasMaximum > 0 ? o.topicAliasMaximum : undefined,
       retainAvailable: o.retainAvailable ? 1 : 0,
       maximumQoS: o.maximumQoS < 2 ? o.maximumQoS : undefined,
-      maximumPacketSize: o.maxPacketSize < MAX_PACKET_SIZE ? o.maxPacketSize : undefined,
+      maximumPacketSize: o.advertiseMaximumPacketSize && o.maxPacketSize < MAX_PACKET_SIZE ? o.maxPacketSize : undefined,
       wildcardSubscriptionAvailable: 1,
       subscriptionIdentifiersAvailable: 1,
       sharedSubscriptionAvailable: 1,

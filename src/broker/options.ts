@@ -129,6 +129,12 @@ export interface BrokerOptions {
    * 0 = no limit but MQTT's own (268,435,460 bytes).
    */
   maxPacketSize?: number;
+  /**
+   * Tell 5.0 clients maxPacketSize in CONNACK (Maximum Packet Size). Default: when maxPacketSize was set,
+   * as Mosquitto sends its max_packet_size; the default bound alone is then enforced without being
+   * advertised, as Mosquitto 2.0's clients and its own test suite expect a CONNACK without it.
+   */
+  advertiseMaximumPacketSize?: boolean;
   /** Largest PUBLISH (and Will) payload accepted; larger PUBLISHes are dropped, a larger Will refused. 0 = no limit. */
   messageSizeLimit?: number;
   /** QoS 1/2 messages queued per session beyond the in-flight window; what exceeds is dropped. 0 = no limit. */
@@ -282,6 +288,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     listeners: options.listeners ?? [{ host: '127.0.0.1', port: 1883 }],
     maxConnections: options.maxConnections ?? 0,
     maxPacketSize: maxPacketSize(options),
+    advertiseMaximumPacketSize: options.advertiseMaximumPacketSize ?? (options.maxPacketSize !== undefined && options.maxPacketSize > 0),
     messageSizeLimit: options.messageSizeLimit ?? 0,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
     maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT,
