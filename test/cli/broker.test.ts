@@ -277,6 +277,7 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
         'protocol websockets',
         'max_keepalive 100',
         'no_such_option site/',
+        'allow_anonymous true',
         '',
       ].join('\n'),
     );
@@ -300,7 +301,7 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
 
   test('-c with max_keepalive: a 5.0 client asking for more is told the server keep alive', async () => {
     const port = await freePort();
-    const b = broker(['-c', tmpConf(`listener ${port} 127.0.0.1\nmax_keepalive 15\n`)]);
+    const b = broker(['-c', tmpConf(`listener ${port} 127.0.0.1\nallow_anonymous true\nmax_keepalive 15\n`)]);
     await running(b);
     const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, keepalive: 60, reconnectPeriod: 0 });
     try {
@@ -349,7 +350,7 @@ describe('mqtt-hub broker', { timeout: 60_000 }, () => {
 
   test('-c with log_type all logs packets as -v does; connection_messages false drops the connection lines', async () => {
     const port = await freePort();
-    const b = broker(['-c', tmpConf(`listener ${port} 127.0.0.1\nlog_type all\nconnection_messages false\n`)]);
+    const b = broker(['-c', tmpConf(`listener ${port} 127.0.0.1\nallow_anonymous true\nlog_type all\nconnection_messages false\n`)]);
     await running(b);
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'lt', protocolVersion: 4, reconnectPeriod: 0 });
     await c.publishAsync('lt/t', 'x', { qos: 1 });

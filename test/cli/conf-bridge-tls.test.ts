@@ -56,6 +56,7 @@ describe('mqtt-hub broker -c: bridges over TLS-PSK, bridge_capath, bridge_tls_ve
     const port = await freePort();
     const b = await startBroker(tmpConf([
       `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
       'connection psk-up',
       `address 127.0.0.1:${pskPort}`,
       'bridge_identity edge-7',
@@ -87,6 +88,7 @@ describe('mqtt-hub broker -c: bridges over TLS-PSK, bridge_capath, bridge_tls_ve
     const port = await freePort();
     const b = await startBroker(tmpConf([
       `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
       'connection capath-up',
       `address 127.0.0.1:${remote.tlsPort}`,
       `bridge_capath ${caDir}`,
@@ -131,7 +133,7 @@ describe('mqtt-hub broker -c: bridges over TLS-PSK, bridge_capath, bridge_tls_ve
         'restart_timeout 1',
       ];
       const port = await freePort();
-      const b = await startBroker(tmpConf([`listener ${port} 127.0.0.1`, ...section('tls13', 'tlsv1.3'), ...section('tls12', 'tlsv1.2')]));
+      const b = await startBroker(tmpConf([`listener ${port} 127.0.0.1`, 'allow_anonymous true', ...section('tls13', 'tlsv1.3'), ...section('tls12', 'tlsv1.2')]));
       await until(() => b.stdout().includes(`Bridge tls12 connected to 127.0.0.1:${frontPort}.`), 15_000, 'the TLS 1.2 bridge to connect');
       await until(() => /Warning: bridge tls13: .*(version|alert|handshake)/i.test(b.stderr()), 15_000, 'the TLS 1.3 bridge to fail its handshake');
       assert.doesNotMatch(b.stdout(), /Bridge tls13 connected/);

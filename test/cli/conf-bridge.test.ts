@@ -41,6 +41,7 @@ describe('mqtt-hub broker -c with a bridge to Mosquitto', { timeout: 60_000, ski
     const port = await freePort();
     const b = await startBroker(tmpConf([
       `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
       'connection cli-up',
       `address 127.0.0.1:${remote.port}`,
       'remote_clientid cli-bridge',

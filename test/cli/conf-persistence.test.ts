@@ -32,7 +32,7 @@ for (const [signal, extra] of [
       const store = path.join(dir, 'data');
       const port = await freePort();
       const conf = path.join(dir, 'mosquitto.conf');
-      fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${store}/`, ...extra, ''].join('\n'));
+      fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${store}/`, ...extra, ''].join('\n'));
       const p = String(port);
 
       let b = await startBroker(conf);
@@ -62,7 +62,7 @@ describe('mqtt-hub broker -c without persistence', { timeout: 60_000, skip }, ()
     const dir = tmpDir();
     const port = await freePort();
     const conf = path.join(dir, 'mosquitto.conf');
-    fs.writeFileSync(conf, `listener ${port} 127.0.0.1\npersistence false\n`);
+    fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
     let b = await startBroker(conf);
     await ok(['mosquitto_pub', '-p', String(port), '-t', 'persist/r', '-m', 'kept', '-r', '-q', '1']);
     await b.kill('SIGTERM');

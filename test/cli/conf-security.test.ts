@@ -1,5 +1,6 @@
 // `mqtt-hub broker -c` with allow_anonymous false, a password_file made by mosquitto_passwd -b and an
-// acl_file: mosquitto_pub/mosquitto_sub exit codes as against Mosquitto, denied subscribe and publish.
+// acl_file: mosquitto_pub/mosquitto_sub exit codes as against Mosquitto, denied subscribe and publish;
+// and what allow_anonymous is when the file does not say, beside Mosquitto 2.0 on the same file.
 import { after, afterEach, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -7,10 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt from 'mqtt';
-import { freePort } from '../helpers/net';
+import { freePort, waitForPort } from '../helpers/net';
 import { mosquittoAvailable } from '../helpers/mosquitto';
 import { killAll, run, start, type Running } from '../broker/helpers/processes';
-import { startBroker, MAIN } from './helpers/cli-broker';
+import { RawClient } from '../broker/helpers/raw-client';
+import { ConnackReturnCode, ReasonCode } from '../../src/codec';
+import { startBroker, MAIN, tmpConf, removeTmpDirs } from './helpers/cli-broker';
 
 const skip = mosquittoAvailable() ? false : 'mosquitto is not installed';
 
@@ -93,4 +96,57 @@ describe('mqtt-hub broker -c with password_file and acl_file', { timeout: 60_000
     assert.ok(r.stderr.includes(`${conf} line 3: unable to load password_file '/definitely/not/passwd'`), r.stderr);
     assert.doesNotMatch(r.stdout, / running/);
   });
+});
+
+/** The CONNACK code an anonymous client gets on each port: [3.1.1 return code, 5.0 reason code]. */
+async function anonymousCodes(ports: number[]): Promise<Array<[number | undefined, number | undefined]>> {
+  const codes: Array<[number | undefined, number | undefined]> = [];
+  for (const p of ports) {
+    const pair: Array<number | undefined> = [];
+    for (const version of [4, 5] as const) {
+      const { client, connack } = await RawClient.connect(p, version);
+      pair.push(version === 5 ? connack.reasonCode : connack.returnCode);
+      client.socket.destroy();
+    }
+    codes.push(pair as [number | undefined, number | undefined]);
+  }
+  return codes;
+}
+
+describe('mqtt-hub broker -c: allow_anonymous is false unless the file says true once it defines a listener, as Mosquitto 2', { timeout: 60_000, skip }, () => {
+  after(() => removeTmpDirs());
+  const refused: [number, number] = [ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized];
+  const accepted: [number, number] = [ConnackReturnCode.Accepted, ReasonCode.Success];
+  const cases: Array<{ name: string; lines: (ports: number[]) => string[]; ports: number; expected: Array<[number, number]> }> = [
+    { name: 'listener alone: refused (3.1.1 return code 5, 5.0 0x87)', lines: ([a]) => [`listener ${a} 127.0.0.1`], ports: 1, expected: [refused] },
+    { name: 'port alone: refused', lines: ([a]) => [`port ${a}`], ports: 1, expected: [refused] },
+    { name: 'listener and allow_anonymous true: let in', lines: ([a]) => [`listener ${a} 127.0.0.1`, 'allow_anonymous true'], ports: 1, expected: [accepted] },
+    {
+      name: 'per_listener_settings true: the listener whose section says allow_anonymous true lets in, the other refuses',
+      lines: ([a, b]) => ['per_listener_settings true', `listener ${a} 127.0.0.1`, 'allow_anonymous true', `listener ${b} 127.0.0.1`],
+      ports: 2,
+      expected: [accepted, refused],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const ours = await Promise.all(Array.from({ length: c.ports }, () => freePort()));
+      const broker = await startBroker(tmpConf(c.lines(ours)));
+      try {
+        assert.deepEqual(await anonymousCodes(ours), c.expected);
+      } finally {
+        await broker.kill();
+      }
+      // the same file under Mosquitto 2.0 answers alike
+      const theirs = await Promise.all(Array.from({ length: c.ports }, () => freePort()));
+      const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+      const mosquitto = start('mosquitto', ['-c', tmpConf([...c.lines(theirs), ...(asRoot ? ['user root'] : [])])]);
+      try {
+        for (const p of theirs) await waitForPort(p);
+        assert.deepEqual(await anonymousCodes(theirs), c.expected);
+      } finally {
+        await mosquitto.kill();
+      }
+    });
+  }
 });

@@ -27,7 +27,7 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
   test('a TLS listener: mosquitto_pub --cafile reaches a subscriber on the plain listener; without the CA it fails', async () => {
     const plain = await freePort();
     const secure = await freePort();
-    const b = await startBroker(tmpConf([`listener ${plain} 127.0.0.1`, `listener ${secure} 127.0.0.1`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`]));
+    const b = await startBroker(tmpConf(['allow_anonymous true', `listener ${plain} 127.0.0.1`, `listener ${secure} 127.0.0.1`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`]));
     const sub = start('mosquitto_sub', ['-p', String(plain), '-t', 'tls/t', '-C', '1', '-q', '1']);
     await until(() => b.stdout().includes('New client connected'), 10_000, 'the subscriber');
     const ok = await run('mosquitto_pub', ['-p', String(secure), '--cafile', certs.caCert, '-h', '127.0.0.1', '-t', 'tls/t', '-m', 'over-tls', '-q', '1']);
@@ -46,6 +46,7 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
     const port = await freePort();
     await startBroker(tmpConf([
       `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
       `cafile ${certs.caCert}`,
       `certfile ${certs.serverCert}`,
       `keyfile ${certs.serverKey}`,
@@ -103,6 +104,7 @@ describe('mqtt-hub broker -c: TLS and websockets listeners', { timeout: 60_000, 
     const ws = await freePort();
     const wss = await freePort();
     const b = await startBroker(tmpConf([
+      'allow_anonymous true',
       `listener ${ws} 127.0.0.1`,
       'protocol websockets',
       `listener ${wss} 127.0.0.1`,

@@ -179,7 +179,7 @@ describe('Import mosquitto.conf: the admin endpoint', { skip }, () => {
     const text = ['port 8883', 'certfile /etc/mosquitto/certs/server.crt', 'keyfile /etc/mosquitto/certs/server.key', 'listener 1883 127.0.0.1', 'frobnicate 1', ''].join('\n');
     const { status, answer } = await post({ text });
     assert.equal(status, 200);
-    assert.deepEqual([answer.form.port, answer.form.usetls, answer.form.bind, answer.form.allowAnonymous], ['8883', true, 'all', true]);
+    assert.deepEqual([answer.form.port, answer.form.usetls, answer.form.bind, answer.form.allowAnonymous], ['8883', true, 'all', false]);
     const lines = answer.warnings.map((w) => `${w.line}: ${w.message}`);
     assert.match(lines[0], /^1: listener on port 8883 uses TLS: make a TLS configuration node with the certificate \/etc\/mosquitto\/certs\/server\.crt, private key \/etc\/mosquitto\/certs\/server\.key/);
     assert.match(lines[0], /not readable on the Node-RED host/);

@@ -69,7 +69,9 @@ export interface ConfHooks {
 }
 
 export function loadConfSecurity(conf: MosquittoConf, logger?: BrokerLogger): ConfHooks {
-  const security = loadSecurity(conf.security, logger, anonymousByDefault(conf, conf.security));
+  // per_listener_settings true: the broker has no security of its own, each listener's decides (its
+  // hooks, or none: every client let in), as Mosquitto's checks read the listener's options alone
+  const security: SecurityResult = conf.listenerSecurity !== undefined ? { hooks: undefined, errors: [] } : loadSecurity(conf.security, logger, anonymousByDefault(conf, conf.security));
   const result: ConfHooks = { hooks: security.hooks, listeners: conf.listeners.map(() => undefined), psk: conf.listeners.map(() => undefined), errors: security.errors };
   if (conf.listenerSecurity !== undefined) {
     // per_listener_settings true: each listener gets its own hooks, allow_anonymous false unless its own
