@@ -3,9 +3,13 @@ import { malformed, protocolError } from '../protocol-error';
 import type { Reader } from '../primitives';
 import { allowedReasonCodes } from '../reason-codes';
 
-/** Fixed-header flags other than PUBLISH's are fixed values [MQTT-2.2.2-1], [MQTT-2.2.2-2]. */
-export function expectFlags(flags: number, expected: number, name: string): void {
-  if (flags !== expected) {
+/**
+ * Fixed-header flags other than PUBLISH's are fixed values [MQTT-2.2.2-1], [MQTT-2.2.2-2]. MQTT 3.1
+ * (level 3) set DUP on a PUBREL, SUBSCRIBE or UNSUBSCRIBE sent again (its section 2.1: QoS 1 packets):
+ * 0b1010 where the later versions have 0b0010.
+ */
+export function expectFlags(flags: number, expected: number, name: string, version?: number): void {
+  if (flags !== expected && !(version === 3 && expected === 0b0010 && flags === 0b1010)) {
     throw malformed(`${name} fixed header flags must be 0b${expected.toString(2).padStart(4, '0')} [MQTT-2.2.2-2]`);
   }
 }

@@ -38,7 +38,7 @@ function pubAckLike(type: PubAckLikePacket['type'], code: number, flags: number)
     },
 
     decode(r, fixedFlags, version) {
-      expectFlags(fixedFlags, flags, name); // PUBREL: 0b0010 [MQTT-3.6.1-1]
+      expectFlags(fixedFlags, flags, name, version); // PUBREL: 0b0010 [MQTT-3.6.1-1]
       const packet: PubAckLikePacket = { type, packetId: readPacketId(r) };
       if (version === 5) {
         if (r.remaining > 0) packet.reasonCode = readReasonCode(r, type);

@@ -60,7 +60,7 @@ export const subscribe: PacketCodec<SubscribePacket> = {
   },
 
   decode(r, flags, version) {
-    expectFlags(flags, 2, 'SUBSCRIBE'); // [MQTT-3.8.1-1]
+    expectFlags(flags, 2, 'SUBSCRIBE', version); // [MQTT-3.8.1-1]
     const packet: SubscribePacket = { type: 'subscribe', packetId: readPacketId(r), subscriptions: [] };
     if (version === 5) {
       const props = readProperties(r, CODE);

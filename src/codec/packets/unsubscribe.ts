@@ -37,7 +37,7 @@ export const unsubscribe: PacketCodec<UnsubscribePacket> = {
   },
 
   decode(r, flags, version) {
-    expectFlags(flags, 2, 'UNSUBSCRIBE'); // [MQTT-3.10.1-1]
+    expectFlags(flags, 2, 'UNSUBSCRIBE', version); // [MQTT-3.10.1-1]
     const packet: UnsubscribePacket = { type: 'unsubscribe', packetId: readPacketId(r), topicFilters: [] };
     if (version === 5) {
       const props = readProperties(r, CODE);
