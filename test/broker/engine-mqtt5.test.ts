@@ -43,9 +43,11 @@ describe('engine 5.0: limits', () => {
     assert.equal(p.maximumPacketSize, 1024);
     assert.equal(p.receiveMaximum, 2);
     assert.equal(p.topicAliasMaximum, 4);
-    assert.equal(p.wildcardSubscriptionAvailable, true);
-    assert.equal(p.sharedSubscriptionAvailable, true);
-    assert.equal(p.subscriptionIdentifiersAvailable, true);
+    // supported, so left out: absent means available (3.2.2.3.5, 3.2.2.3.12-14), as Mosquitto sends it
+    assert.equal(p.retainAvailable, undefined);
+    assert.equal(p.wildcardSubscriptionAvailable, undefined);
+    assert.equal(p.sharedSubscriptionAvailable, undefined);
+    assert.equal(p.subscriptionIdentifiersAvailable, undefined);
     assert.equal(p.maximumQoS, undefined); // QoS 2 supported: not sent
   });
 
