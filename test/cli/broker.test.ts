@@ -34,7 +34,8 @@ async function running(b: Running): Promise<void> {
   await until(
     () => {
       if (b.child.exitCode !== null) throw new Error(`broker exited ${b.child.exitCode}: ${b.stderr()}`);
-      return b.stdout().includes(' running');
+      // the start line, not another that happens to say "running" (the persistence line does)
+      return /mqtt-hub version \S+ running/.test(b.stdout());
     },
     10_000,
     'the broker to start',
