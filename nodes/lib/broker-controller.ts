@@ -13,7 +13,7 @@ import { announceBroker } from './broker-registry';
 import { describePacket } from './packet-text';
 import type { BrokerSettings } from './broker-settings';
 import * as path from 'node:path';
-import { createBridge, createEngineBroker, burnVerifyTime, createSecurityHooks, DiskStore, resolveBridgeOptions, verifyPassword, WebSocketStream, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
+import { createBridge, createEngineBroker, burnVerifyTime, createSecurityHooks, DiskStore, verifyPassword, WebSocketStream, type Bridge, type BridgeOptions, type BridgeTlsOptions, type ClientHandle, type BrokerOptions, type ClientInfo, type EngineBroker } from './engine';
 import { buildPublishProperties, parseBool, parseQos, payloadToBuffer, publishFieldsFrom } from './message-convert';
 import type { Node, NodeAPI, NodeMessage, TlsConfigNode } from './node-red-types';
 import { showStatus } from './status';
